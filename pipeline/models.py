@@ -1,0 +1,181 @@
+"""Typed models that move between the stages: ingest → layout → repair → extract → score.
+
+Every item keeps its provenance: the page it is on (1-based ordinal within the file), the line
+(1-based ordinal within the page for PDFs, the source line number for text files) and, where the
+source has one, a bounding box in PDF points (origin top-left).
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal, Optional
+
+from pydantic import BaseModel, Field
+
+
+class SourceKind(str, Enum):
+    OCR = "ocr"
+    TEXT_LAYER = "text-layer"
+    TEXT_FILE = "text-file"
+
+
+class LineRole(str, Enum):
+    BODY = "body"
+    HEADER = "header"
+    FOOTER = "footer"
+    PAGE_NUMBER = "page-number"
+    FOOTNOTE = "footnote"
+
+
+class BBox(BaseModel):
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    @classmethod
+    def union(cls, boxes: list["BBox"]) -> Optional["BBox"]:
+        if not boxes:
+            return None
+        return cls(
+            x0=min(b.x0 for b in boxes),
+            top=min(b.top for b in boxes),
+            x1=max(b.x1 for b in boxes),
+            bottom=max(b.bottom for b in boxes),
+        )
+
+
+class Word(BaseModel):
+    text: str
+    bbox: Optional[BBox] = None
+    conf: Optional[float] = Field(None, description="OCR confidence 0-100, None when not OCR")
+
+
+class Line(BaseModel):
+    text: str
+    page: int
+    line: int = Field(description="line number: within the page (PDF) or in the source file (text)")
+    words: list[Word] = Field(default_factory=list)
+    bbox: Optional[BBox] = None
+    column: Optional[int] = None
+    block: Optional[int] = Field(None, description="layout block (paragraph/column chunk) index")
+    conf: Optional[float] = None
+    role: LineRole = LineRole.BODY
+
+
+class Footnote(BaseModel):
+    number: str
+    text: str
+    page: int
+    lines: list[int] = Field(default_factory=list)
+
+
+class Page(BaseModel):
+    number: int = Field(description="1-based ordinal of the page within the file")
+    label: Optional[str] = Field(None, description="page number printed on the page, if found")
+    source: SourceKind
+    width: Optional[float] = None
+    height: Optional[float] = None
+    lines: list[Line] = Field(default_factory=list)
+    footnotes: list[Footnote] = Field(default_factory=list)
+    text_quality: Optional[float] = Field(
+        None, description="share of the text layer's words a Spanish lexicon knows"
+    )
+    notes: list[str] = Field(default_factory=list)
+
+    def body_lines(self) -> list[Line]:
+        return [ln for ln in self.lines if ln.role == LineRole.BODY]
+
+    def body_text(self) -> str:
+        return "\n".join(ln.text for ln in self.body_lines())
+
+
+class Document(BaseModel):
+    path: str
+    sha256: str
+    source: SourceKind
+    pages: list[Page] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        from pathlib import Path
+
+        return Path(self.path).stem
+
+    def body_lines(self) -> list[Line]:
+        return [ln for p in self.pages for ln in p.body_lines()]
+
+    def body_text(self) -> str:
+        """Body text in reading order, one form feed between pages."""
+        return "\f".join(p.body_text() for p in self.pages)
+
+    def footnotes(self) -> list[Footnote]:
+        return [f for p in self.pages for f in p.footnotes]
+
+
+class Correction(BaseModel):
+    page: int
+    line: int
+    offset: int = Field(description="character offset of the original text within the line")
+    original: str
+    replacement: str
+    rule: str
+    confidence: float
+    applied: bool = Field(True, description="False: flagged for review, not applied")
+
+
+Status = Literal["completado", "avance_limitado", "no_iniciado", "inactivo"]
+Sector = Literal[
+    "gobierno", "organismo_autonomo", "sociedad_civil", "academia", "sector_privado", "internacional"
+]
+Role = Literal["responsable", "corresponsable", "acompañante", "coadyuvante", "participante"]
+
+
+class Evidence(BaseModel):
+    """Where a value came from, so a reviewer can check it against the page."""
+
+    page: int
+    line: Optional[int] = None
+    text: str = ""
+
+
+class Actor(BaseModel):
+    name: str
+    acronym: Optional[str] = None
+    sector: Optional[Sector] = None
+    role: Role = "participante"
+    evidence: Optional[Evidence] = None
+
+
+class IrmFinding(BaseModel):
+    text: str = Field(description="the sentence(s) giving the IRM's judgement")
+    completion: Optional[Literal["limitado", "sustancial", "completo"]] = None
+    results: Optional[Literal["ninguno", "marginal", "significativo", "excepcional"]] = None
+    evidence: Optional[Evidence] = None
+
+
+class Commitment(BaseModel):
+    number: int
+    title: str
+    section: Optional[Literal["activos", "inactivos"]] = None
+    status: Optional[Status] = None
+    status_text: Optional[str] = None
+    status_page: Optional[int] = None
+    urls: list[str] = Field(default_factory=list)
+    actors: list[Actor] = Field(default_factory=list)
+    irm: Optional[IrmFinding] = None
+    reasons: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    pages: list[int] = Field(default_factory=list)
+    evidence: dict[str, Evidence] = Field(
+        default_factory=dict, description="field name → where its value was read"
+    )
+    flags: list[str] = Field(
+        default_factory=list, description="conflicts or doubts a reviewer should look at"
+    )
+
+
+class CommitmentReport(BaseModel):
+    """The extraction output for one report file (outputs/X/commitments.json)."""
+
+    report: str
+    commitments: list[Commitment] = Field(default_factory=list)
