@@ -21,7 +21,7 @@ PAGE_NUMBER_LINE = re.compile(
 
 MIN_LEN = 15  # shorter lines carry too little text to tell furniture from body
 SIMILARITY = 80  # partial-ratio threshold on digit-normalized, lower-cased text
-MIN_SHARE = 0.2  # a cluster must touch at least this share of the segments …
+MIN_SHARE = 0.3  # a cluster must touch at least this share of the segments …
 MIN_SEGMENTS = 3  # … and at least this many distinct segments
 
 
@@ -51,7 +51,9 @@ class FurnitureLine:
     page_label: str | None  # trailing page number, if the fragment reaches the canonical's end
 
 
-def find_recurring(candidates: list[Candidate], n_segments: int) -> list[FurnitureLine]:
+def find_recurring(
+    candidates: list[Candidate], n_segments: int, min_share: float = MIN_SHARE
+) -> list[FurnitureLine]:
     """Cluster candidate lines by fuzzy similarity; return members of clusters that recur in
     enough distinct segments, each with the part of the canonical line it covers."""
     # greedy clustering around the longest line: a member must resemble the cluster's canonical
@@ -69,7 +71,7 @@ def find_recurring(candidates: list[Candidate], n_segments: int) -> list[Furnitu
     # the canonical line of a recurring cluster is its member that most other candidates resemble
     # (a whole, legible footer), and the cluster is gathered again around it, so that both halves
     # of a footer split over two column chunks join it
-    need = max(MIN_SEGMENTS, int(MIN_SHARE * n_segments + 0.999))
+    need = max(min(MIN_SEGMENTS, n_segments), int(min_share * n_segments + 0.999))
     kept: list[list[Candidate]] = []
     taken: set[int] = set()
     for members in sorted(clusters, key=lambda m: -len({c.segment for c in m})):

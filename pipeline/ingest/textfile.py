@@ -113,9 +113,12 @@ def _infer_pages(lines: list[str]) -> list[list[Line]]:
         groups = _split_single_chunk(lines)
     else:
         groups = _group_chunks(lines, chunks)
+    block_of = {i: k for k, (s, e) in enumerate(chunks) for i in range(s, e)}
     pages: list[list[Line]] = []
     for number, (start, end) in enumerate(groups, start=1):
-        pages.append([Line(text=lines[i], page=number, line=i + 1) for i in range(start, end)])
+        pages.append(
+            [Line(text=lines[i], page=number, line=i + 1, block=block_of[i]) for i in range(start, end)]
+        )
     return _renumber(pages)
 
 
@@ -125,7 +128,8 @@ def _group_chunks(lines: list[str], chunks: list[tuple[int, int]]) -> list[tuple
         idx = _nonempty(lines, start, end)
         for i in idx[-TAIL_LINES:] + idx[:HEAD_LINES]:
             candidates.append(Candidate(seg, i, lines[i]))
-    furniture = find_recurring(candidates, len(chunks))
+    # a footer split over two column chunks touches fewer chunks than pages: a lower share
+    furniture = find_recurring(candidates, len(chunks), min_share=0.2)
     # the running footer is the tail cluster that recurs in most chunks; other recurring tails
     # (a URL cited in many footnotes) are not page ends
     tails = [f for f in furniture if f.index in set(_tail_indices(lines, chunks))]

@@ -1,0 +1,177 @@
+"""PDF reports: open and validate, read the text layer, judge its quality, rasterize and OCR.
+
+Each page is read on its own (`read_text_layer`, `ocr_page`) so that callers can process pages in
+parallel and one page at a time; `plan_pages` decides per page which of the two to use.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2 as pdfium
+
+from pipeline.errors import EmptyPdf, EncryptedPdf, OcrFailed, UnreadablePdf
+from pipeline.layout import order_lines
+from pipeline.models import BBox, Line, Page, SourceKind, Word
+
+DEFAULT_DPI = 300
+DEFAULT_LANG = "spa"
+# a text layer with a smaller share of words known to a Spanish lexicon is re-OCR'd
+DEFAULT_MIN_QUALITY = 0.9
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    number: int  # 1-based
+    method: str  # "text-layer" or "ocr"
+    text_quality: float | None  # share of known words in the text layer; None: no text layer
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def page_count(path: Path) -> int:
+    """Validate the PDF and return its page count, or raise a typed error naming the fix."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF-" not in head:
+        raise UnreadablePdf(str(path), f"not a PDF (it starts with {head[:16]!r})")
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise EncryptedPdf(str(path), "the PDF is encrypted") from exc
+        raise UnreadablePdf(str(path), f"the PDF is damaged or truncated ({exc})") from exc
+    try:
+        n = len(doc)
+    finally:
+        doc.close()
+    if n == 0:
+        raise EmptyPdf(str(path), "the PDF has zero pages")
+    return n
+
+
+def text_quality(words: list[str]) -> float | None:
+    """Share of alphabetic words (3+ letters) a Spanish lexicon knows; None when there are none."""
+    from wordfreq import zipf_frequency
+
+    tokens = [m.group(0).lower() for w in words for m in _WORD.finditer(w)]
+    if not tokens:
+        return None
+    known = sum(1 for t in tokens if zipf_frequency(t, "es") > 0)
+    return known / len(tokens)
+
+
+def plan_pages(path: Path, min_quality: float = DEFAULT_MIN_QUALITY) -> list[PagePlan]:
+    """Per page: read the text layer when it exists and is good enough, else OCR."""
+    plans = []
+    try:
+        with pdfplumber.open(path) as pdf:
+            for i, page in enumerate(pdf.pages, start=1):
+                words = [w["text"] for w in page.extract_words()]
+                quality = text_quality(words) if words else None
+                ok = quality is not None and quality >= min_quality
+                plans.append(PagePlan(i, "text-layer" if ok else "ocr", quality))
+                page.close()
+    except Exception as exc:  # pdfminer raises many types on damaged files
+        raise UnreadablePdf(str(path), f"pdfplumber cannot parse the PDF ({exc})") from exc
+    return plans
+
+
+def read_text_layer(path: Path, number: int, quality: float | None = None) -> Page:
+    """Words with positions from the PDF's text layer, grouped into lines in reading order."""
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[number - 1]
+        raw = page.extract_words(extra_attrs=["size"])
+        width, height = float(page.width), float(page.height)
+        page.close()
+    words = [
+        Word(text=w["text"], bbox=BBox(x0=w["x0"], top=w["top"], x1=w["x1"], bottom=w["bottom"]))
+        for w in raw
+    ]
+    lines = order_lines(_group_into_lines(words), width, number)
+    return Page(
+        number=number,
+        source=SourceKind.TEXT_LAYER,
+        width=width,
+        height=height,
+        lines=lines,
+        text_quality=quality,
+    )
+
+
+def _group_into_lines(words: list[Word]) -> list[list[Word]]:
+    """Words on one baseline that are close horizontally form a line; a wide gap (a column
+    gutter) splits them."""
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (round(w.bbox.top), w.bbox.x0)):
+        h = w.bbox.bottom - w.bbox.top
+        for row in rows:
+            last = row[-1]
+            same_row = abs(last.bbox.top - w.bbox.top) < 0.4 * h
+            near = 0 <= w.bbox.x0 - last.bbox.x1 < 1.5 * h
+            if same_row and near:
+                row.append(w)
+                break
+        else:
+            rows.append([w])
+    return rows
+
+
+def rasterize(path: Path, number: int, dpi: int = DEFAULT_DPI):
+    """One page as a PIL image (pypdfium2; no poppler needed)."""
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        page = doc[number - 1]
+        image = page.render(scale=dpi / 72).to_pil()
+        size = page.get_size()
+        page.close()
+    finally:
+        doc.close()
+    return image, size
+
+
+def ocr_page(
+    path: Path, number: int, dpi: int = DEFAULT_DPI, lang: str = DEFAULT_LANG, quality: float | None = None
+) -> Page:
+    """Rasterize one page and OCR it with Tesseract (one thread), keeping word boxes (in PDF
+    points) and confidences."""
+    import pytesseract
+
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's OpenMP threads are 10x slower here
+    image, (width, height) = rasterize(path, number, dpi)
+    try:
+        data = pytesseract.image_to_data(
+            image, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT
+        )
+    except Exception as exc:  # TesseractError, TesseractNotFoundError, OSError
+        raise OcrFailed(str(path), f"Tesseract failed: {exc}", page=number) from exc
+    finally:
+        image.close()
+    k = 72.0 / dpi
+    rows: dict[tuple[int, int, int], list[Word]] = {}
+    for i, text in enumerate(data["text"]):
+        if not text.strip():
+            continue
+        x, y, w, h = (data[key][i] * k for key in ("left", "top", "width", "height"))
+        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        rows.setdefault(key, []).append(
+            Word(text=text, bbox=BBox(x0=x, top=y, x1=x + w, bottom=y + h), conf=float(data["conf"][i]))
+        )
+    lines = order_lines(list(rows.values()), width, number)
+    page = Page(
+        number=number, source=SourceKind.OCR, width=width, height=height, lines=lines, text_quality=quality
+    )
+    if quality is not None:
+        page.notes.append(f"text layer re-OCR'd: only {quality:.0%} of its words are known Spanish words")
+    return page

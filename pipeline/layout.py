@@ -1,0 +1,194 @@
+"""Layout: reading order on multi-column pages, page furniture, footnotes.
+
+`order_lines` turns word rows (from a text layer or OCR) into `Line`s in reading order: a column
+gutter is looked for on the page; lines crossing it span the page and cut it into bands; within a
+band the left column is read before the right one (pdfplumber's plain `extract_text()` interleaves
+the two columns line by line, which is wrong).
+
+`analyse` marks each line's role: running headers and footers (from recurrence across pages, not
+from known strings), page numbers (also setting `Page.label`), and footnotes (a block at the bottom
+of a column that starts with the next footnote number), which move into `Page.footnotes`.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+
+from pipeline.furniture import PAGE_NUMBER_LINE, Candidate, find_recurring
+from pipeline.models import BBox, Document, Footnote, Line, LineRole, Page, Word
+
+HEAD_LINES = 2
+TAIL_LINES = 3
+_FOOTNOTE_START = re.compile(r"^\s*(\d{1,3})(?:\s+|(?=[A-ZÁÉÍÓÚÑ_]))(\S.*)$")
+MAX_FOOTNOTE_GAP = 8  # footnote numbers rise through a report; a jump larger than this is not one
+
+
+# ---------------------------------------------------------------------------------- reading order
+def _gutter(boxes: list[BBox], width: float) -> float | None:
+    """x of a vertical gutter with at least three lines wholly on each side and few crossing."""
+    if len(boxes) < 6:
+        return None
+    best = None
+    for step in range(30, 71):
+        g = width * step / 100
+        left = sum(1 for b in boxes if b.x1 <= g)
+        right = sum(1 for b in boxes if b.x0 >= g)
+        cross = len(boxes) - left - right
+        if left >= 3 and right >= 3 and cross <= 0.25 * len(boxes):
+            key = (cross, abs(step - 50))
+            if best is None or key < best[0]:
+                best = (key, g)
+    return best[1] if best else None
+
+
+def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
+    lines = []
+    for words in rows:
+        words = sorted(words, key=lambda w: w.bbox.x0)
+        confs = [w.conf for w in words if w.conf is not None and w.conf >= 0]
+        lines.append(
+            Line(
+                text=" ".join(w.text for w in words),
+                page=page,
+                line=0,
+                words=words,
+                bbox=BBox.union([w.bbox for w in words]),
+                conf=round(statistics.mean(confs), 1) if confs else None,
+            )
+        )
+    g = _gutter([ln.bbox for ln in lines], width)
+    for ln in lines:
+        if g is None:
+            ln.column = 0
+        elif ln.bbox.x1 <= g:
+            ln.column = 0
+        elif ln.bbox.x0 >= g:
+            ln.column = 1
+        else:
+            ln.column = None  # spans the page
+    ordered: list[Line] = []
+    band: list[Line] = []
+    block = 0
+
+    def flush() -> None:
+        nonlocal block
+        for col in (0, 1):
+            part = sorted((ln for ln in band if ln.column == col), key=lambda ln: ln.bbox.top)
+            for ln in part:
+                ln.block = block
+            ordered.extend(part)
+            block += bool(part)
+        band.clear()
+
+    for ln in sorted(lines, key=lambda ln: ln.bbox.top):
+        if ln.column is None:
+            flush()
+            ln.block = block
+            block += 1
+            ordered.append(ln)
+        else:
+            band.append(ln)
+    flush()
+    for i, ln in enumerate(ordered, start=1):
+        ln.line = i
+    return ordered
+
+
+# ---------------------------------------------------------------------------------- furniture
+def _zones(page: Page) -> tuple[list[Line], list[Line]]:
+    """Head and tail lines of a page: by position where there are boxes, else by order (and, in a
+    text dump, at the ends of each OCR chunk)."""
+    lines = [ln for ln in page.lines if ln.text.strip()]
+    if not lines:
+        return [], []
+    if all(ln.bbox for ln in lines):
+        by_top = sorted(lines, key=lambda ln: ln.bbox.top)
+        return by_top[:HEAD_LINES], by_top[-TAIL_LINES:]
+    blocks: dict[int | None, list[Line]] = {}
+    for ln in lines:
+        blocks.setdefault(ln.block, []).append(ln)
+    head, tail = [], []
+    for part in blocks.values():
+        head += part[:HEAD_LINES]
+        tail += part[-TAIL_LINES:]
+    return head, tail
+
+
+def mark_furniture(doc: Document) -> None:
+    if len(doc.pages) < 2:
+        return
+    heads: list[Candidate] = []
+    tails: list[Candidate] = []
+    where: dict[int, Line] = {}
+    for p in doc.pages:
+        head, tail = _zones(p)
+        for role_list, zone in ((heads, head), (tails, tail)):
+            for ln in zone:
+                key = id(ln)
+                where[key] = ln
+                role_list.append(Candidate(p.number, key, ln.text))
+        for ln in head + tail:
+            m = PAGE_NUMBER_LINE.match(ln.text.strip())
+            if m and int(m.group(1)) <= len(doc.pages) + 50:
+                ln.role = LineRole.PAGE_NUMBER
+                p.label = p.label or m.group(1)
+    for cands, role in ((heads, LineRole.HEADER), (tails, LineRole.FOOTER)):
+        for f in find_recurring(cands, len(doc.pages)):
+            ln = where[f.index]
+            if ln.role == LineRole.BODY:
+                ln.role = role
+                page = doc.pages[ln.page - 1]
+                if f.page_label and not page.label:
+                    page.label = f.page_label
+
+
+# ---------------------------------------------------------------------------------- footnotes
+def _small(ln: Line, body_height: float | None) -> bool:
+    if body_height is None or ln.bbox is None:
+        return True  # no boxes: position and numbering decide
+    return (ln.bbox.bottom - ln.bbox.top) < 0.88 * body_height
+
+
+def mark_footnotes(doc: Document) -> None:
+    """A footnote block starts, in the lower part of a column or chunk, with a line opening on the
+    next footnote number (footnotes are numbered through the report), and runs to the block's end."""
+    last = 0
+    for page in doc.pages:
+        body = [ln for ln in page.lines if ln.role == LineRole.BODY and ln.text.strip()]
+        heights = [ln.bbox.bottom - ln.bbox.top for ln in body if ln.bbox]
+        body_height = statistics.median(heights) if heights else None
+        blocks: dict[int | None, list[Line]] = {}
+        for ln in body:
+            blocks.setdefault(ln.block, []).append(ln)
+        for part in blocks.values():
+            start = None
+            for i, ln in enumerate(part):
+                m = _FOOTNOTE_START.match(ln.text)
+                lower = i >= len(part) * 0.4 or (
+                    ln.bbox is not None and page.height and ln.bbox.top > 0.6 * page.height
+                )
+                if m and lower and last < int(m.group(1)) <= last + MAX_FOOTNOTE_GAP and _small(ln, body_height):
+                    start = i
+                    break
+            if start is None:
+                continue
+            current: Footnote | None = None
+            for ln in part[start:]:
+                m = _FOOTNOTE_START.match(ln.text)
+                if m and last < int(m.group(1)) <= last + MAX_FOOTNOTE_GAP:
+                    last = int(m.group(1))
+                    current = Footnote(number=m.group(1), text=m.group(2).strip(), page=page.number, lines=[ln.line])
+                    page.footnotes.append(current)
+                elif current is not None and _small(ln, body_height):
+                    current.text = f"{current.text} {ln.text.strip()}".strip()
+                    current.lines.append(ln.line)
+                else:
+                    continue
+                ln.role = LineRole.FOOTNOTE
+
+
+def analyse(doc: Document) -> Document:
+    """Mark furniture and footnotes; returns the same document, its lines' roles set."""
+    mark_furniture(doc)
+    mark_footnotes(doc)
+    return doc
