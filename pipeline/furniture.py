@@ -46,6 +46,7 @@ class FurnitureLine:
     segment: int
     text: str
     cluster: int  # clusters are numbered by how many segments they touch, most first
+    canonical: str  # the cluster's canonical line (normalized)
     start: float  # share of the canonical line where this fragment starts (0..1)
     end: float  # … and ends
     page_label: str | None  # trailing page number, if the fragment reaches the canonical's end
@@ -100,5 +101,11 @@ def find_recurring(
             if end >= 0.85:
                 mt = _TRAILING_NUMBER.search(m.text)
                 label = mt.group(1) if mt else None
-            found.append(FurnitureLine(m.index, m.segment, m.text, cluster, start, end, label))
+            found.append(FurnitureLine(m.index, m.segment, m.text, cluster, canonical, start, end, label))
     return sorted(found, key=lambda f: f.index)
+
+
+def resembles(text: str, canonical: str) -> bool:
+    """Is `text` (anywhere on a page) a fragment of a known furniture line?"""
+    norm = normalize(text)
+    return len(norm) >= MIN_LEN and bool(fuzz.partial_ratio(norm, canonical, score_cutoff=SIMILARITY))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from pipeline.furniture import PAGE_NUMBER_LINE, Candidate, find_recurring
+from pipeline.furniture import PAGE_NUMBER_LINE, Candidate, find_recurring, resembles
 from pipeline.models import BBox, Document, Footnote, Line, LineRole, Page, Word
 
 HEAD_LINES = 2
@@ -132,14 +132,43 @@ def mark_furniture(doc: Document) -> None:
             if m and int(m.group(1)) <= len(doc.pages) + 50:
                 ln.role = LineRole.PAGE_NUMBER
                 p.label = p.label or m.group(1)
+    canonicals: dict[str, LineRole] = {}
     for cands, role in ((heads, LineRole.HEADER), (tails, LineRole.FOOTER)):
         for f in find_recurring(cands, len(doc.pages)):
+            canonicals[f.canonical] = role
             ln = where[f.index]
             if ln.role == LineRole.BODY:
                 ln.role = role
                 page = doc.pages[ln.page - 1]
                 if f.page_label and not page.label:
                     page.label = f.page_label
+    _keep_consistent_labels(doc)
+    # OCR sometimes places a footer line amid the body: a fragment of known furniture is furniture
+    # wherever it stands
+    for p in doc.pages:
+        for ln in p.lines:
+            if ln.role == LineRole.BODY:
+                for canonical, role in canonicals.items():
+                    if resembles(ln.text, canonical):
+                        ln.role = role
+                        break
+
+
+def _keep_consistent_labels(doc: Document) -> None:
+    """Printed page numbers advance with the pages: where two or more labels agree on the offset
+    between printed number and ordinal, a label that disagrees was not a page number."""
+    offsets = [int(p.label) - p.number for p in doc.pages if p.label and p.label.isdigit()]
+    if len(offsets) < 2:
+        return
+    mode = max(set(offsets), key=offsets.count)
+    if offsets.count(mode) < 2:
+        return
+    for p in doc.pages:
+        if p.label and p.label.isdigit() and int(p.label) - p.number != mode:
+            p.label = None
+            for ln in p.lines:
+                if ln.role == LineRole.PAGE_NUMBER:
+                    ln.role = LineRole.BODY
 
 
 # ---------------------------------------------------------------------------------- footnotes
@@ -149,9 +178,22 @@ def _small(ln: Line, body_height: float | None) -> bool:
     return (ln.bbox.bottom - ln.bbox.top) < 0.88 * body_height
 
 
+_CONTINUATION = re.compile(r"^\s*(?:[a-záéíóúñ(\"“]|https?:|www\.|[\w.-]+/)")
+
+
+def _continues(prev: Line, ln: Line, body_height: float | None) -> bool:
+    """Does `ln` continue the footnote whose last line is `prev`? With boxes: a small font. In a
+    text dump: no blank line between them, or after a blank a line that cannot open a paragraph
+    (lower case, a URL fragment)."""
+    if ln.bbox is not None and body_height is not None:
+        return _small(ln, body_height)
+    return ln.line == prev.line + 1 or bool(_CONTINUATION.match(ln.text))
+
+
 def mark_footnotes(doc: Document) -> None:
-    """A footnote block starts, in the lower part of a column or chunk, with a line opening on the
-    next footnote number (footnotes are numbered through the report), and runs to the block's end."""
+    """Footnotes sit in the lower part of a column or chunk; one opens on a line starting with the
+    next footnote number (they are numbered through the report) and runs on while its lines
+    continue it. Their lines leave the body and go to `Page.footnotes`."""
     last = 0
     for page in doc.pages:
         body = [ln for ln in page.lines if ln.role == LineRole.BODY and ln.text.strip()]
@@ -161,30 +203,27 @@ def mark_footnotes(doc: Document) -> None:
         for ln in body:
             blocks.setdefault(ln.block, []).append(ln)
         for part in blocks.values():
-            start = None
+            current: Footnote | None = None
+            prev: Line | None = None
             for i, ln in enumerate(part):
                 m = _FOOTNOTE_START.match(ln.text)
                 lower = i >= len(part) * 0.4 or (
                     ln.bbox is not None and page.height and ln.bbox.top > 0.6 * page.height
                 )
-                if m and lower and last < int(m.group(1)) <= last + MAX_FOOTNOTE_GAP and _small(ln, body_height):
-                    start = i
-                    break
-            if start is None:
-                continue
-            current: Footnote | None = None
-            for ln in part[start:]:
-                m = _FOOTNOTE_START.match(ln.text)
-                if m and last < int(m.group(1)) <= last + MAX_FOOTNOTE_GAP:
+                if (m and lower and last < int(m.group(1)) <= last + MAX_FOOTNOTE_GAP
+                        and _small(ln, body_height)):
                     last = int(m.group(1))
-                    current = Footnote(number=m.group(1), text=m.group(2).strip(), page=page.number, lines=[ln.line])
+                    current = Footnote(number=m.group(1), text=m.group(2).strip(), page=page.number,
+                                       lines=[ln.line])
                     page.footnotes.append(current)
-                elif current is not None and _small(ln, body_height):
+                elif current is not None and prev is not None and _continues(prev, ln, body_height):
                     current.text = f"{current.text} {ln.text.strip()}".strip()
                     current.lines.append(ln.line)
                 else:
+                    current = None
                     continue
                 ln.role = LineRole.FOOTNOTE
+                prev = ln
 
 
 def analyse(doc: Document) -> Document:

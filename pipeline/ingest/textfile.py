@@ -21,6 +21,7 @@ from pipeline.models import Document, Line, Page, SourceKind
 _CHUNK_START = re.compile(r"^ {1,3}\S")
 TAIL_LINES = 3  # furniture is looked for in the last lines of each chunk …
 HEAD_LINES = 2  # … and the first ones
+CLOSE_SHARE = 0.7  # a page closes once it holds this share of a full page of lines
 
 
 def decode(raw: bytes) -> str:
@@ -144,7 +145,7 @@ def _group_chunks(lines: list[str], chunks: list[tuple[int, int]]) -> list[tuple
         if open_start is None:
             open_start, held = start, 0
         held += sizes[seg]
-        if seg in closes_page or full is None or held >= 0.75 * full:
+        if seg in closes_page or full is None or held >= CLOSE_SHARE * full:
             groups.append((open_start, end))
             open_start = None
     if open_start is not None:

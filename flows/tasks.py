@@ -1,0 +1,53 @@
+"""Prefect tasks: thin wrappers over the library's stages, adding caching, retries and timeouts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import TASK_SOURCE, Inputs
+
+from flows import progress
+from pipeline import ingest, layout
+from pipeline.export import write_document
+from pipeline.ingest import pdf
+from pipeline.models import Document, Page
+
+# Cached on the file's content hash and the settings (not on its path), plus the task's source:
+# unchanged inputs are never OCR'd twice, a code change recomputes.
+BY_CONTENT = TASK_SOURCE + Inputs(exclude=["path"])
+
+
+@task(name="plan-pdf", cache_policy=BY_CONTENT, persist_result=True)
+def plan_pdf(path: Path, sha256: str, min_quality: float) -> list[pdf.PagePlan]:
+    pdf.page_count(path)
+    return pdf.plan_pages(path, min_quality)
+
+
+@task(
+    name="read-page",
+    cache_policy=BY_CONTENT,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=1,
+    timeout_seconds=300,
+    task_run_name="read-page-{plan.number}",
+)
+def read_page(path: Path, sha256: str, plan: pdf.PagePlan, dpi: int, lang: str) -> Page:
+    page = ingest.read_page(path, plan, dpi, lang)
+    progress.page_done(str(path))
+    return page
+
+
+@task(name="read-text-file", cache_policy=BY_CONTENT, persist_result=True)
+def read_text_file(path: Path, sha256: str) -> Document:
+    return ingest.read_text_report(path)
+
+
+@task(name="layout")
+def analyse_layout(doc: Document) -> Document:
+    return layout.analyse(doc)
+
+
+@task(name="write-document")
+def write_outputs(doc: Document, report_dir: Path) -> list[Path]:
+    return write_document(doc, report_dir)

@@ -1,0 +1,104 @@
+"""`ogp`: the command line. Thin: parses arguments, calls the flows or the library, prints."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.errors import ExitCode
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="OGP report pipeline")
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """OGP report pipeline: ingest, repair, extract and score OGP self-assessment reports."""
+
+
+def _prefect_defaults() -> None:
+    """Embedded server, offline, no telemetry — unless the user configured otherwise."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+class _Bars:
+    """Rich progress: one bar per report (pages done of pages)."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def report_started(self, report: str, pages: int) -> None:
+        self.tasks[report] = self.progress.add_task(Path(report).name, total=pages)
+
+    def page_done(self, report: str) -> None:
+        if report in self.tasks:
+            self.progress.advance(self.tasks[report])
+
+    def report_done(self, report: str, ok: bool) -> None:
+        if report not in self.tasks:
+            self.tasks[report] = self.progress.add_task(Path(report).name, total=1)
+        task = self.tasks[report]
+        self.progress.update(
+            task, completed=self.progress.tasks[task].total,
+            description=f"{Path(report).name} [{'green]ok' if ok else 'red]failed'}",
+        )
+
+
+@app.command()
+def run(
+    paths: List[Path] = typer.Argument(None, help="report files or folders (default: corpus/)"),
+    out: Path = typer.Option(Path("outputs"), "--out", help="output folder"),
+    dpi: int = typer.Option(300, help="rasterization resolution for OCR"),
+    lang: str = typer.Option("spa", help="Tesseract language"),
+    workers: int = typer.Option(os.cpu_count() or 1, help="pages read in parallel"),
+    min_quality: float = typer.Option(0.9, help="re-OCR text-layer pages with a smaller share of known words"),
+) -> None:
+    """Run the pipeline flow over every .pdf/.txt report in PATHS."""
+    _prefect_defaults()
+    from flows import progress as flow_progress
+    from flows.report import process_corpus
+
+    paths = paths or [Path("corpus")]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bars:
+        flow_progress.listen(_Bars(bars))
+        summaries = process_corpus(paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers)
+        flow_progress.listen(None)
+    table = Table(title=f"ogp run → {out}")
+    for col in ("report", "source", "pages", "ocr pages", "footnotes", "seconds", "result"):
+        table.add_column(col)
+    for s in summaries:
+        result = "ok" if s["ok"] else f"[red]{s['error']['problem']}"
+        table.add_row(s["report"], s.get("source", "-"), str(s.get("pages", "-")), str(s.get("ocr_pages", "-")),
+                      str(s.get("footnotes", "-")), str(s["seconds"]), result)
+    Console().print(table)
+    failed = [s for s in summaries if not s["ok"]]
+    for s in failed:
+        e = s["error"]
+        where = e["file"] + (f", page {e['page']}" if e.get("page") else "")
+        err.print(f"[red]error[/red] {where}: {e['problem']}" + (f" — {e['hint']}" if e.get("hint") else ""))
+    if failed:
+        err.print(f"{len(failed)} of {len(summaries)} reports failed; see {out / 'errors.json'}")
+        raise typer.Exit(ExitCode.SOME_REPORTS_FAILED)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Writing outputs atomically: a temp file in the same folder, fsync'd, then renamed over the
+target, so an interrupted run never leaves a half-written file."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pipeline.models import Document
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def write_document(doc: Document, report_dir: Path) -> list[Path]:
+    """document.json, text.txt (body in reading order, pages split by form feeds) and footnotes.json."""
+    files = {
+        "document.json": lambda p: atomic_write_text(p, doc.model_dump_json(indent=1, exclude_none=True) + "\n"),
+        "text.txt": lambda p: atomic_write_text(p, doc.body_text() + "\n"),
+        "footnotes.json": lambda p: atomic_write_json(p, [f.model_dump() for f in doc.footnotes()]),
+    }
+    written = []
+    for name, write in files.items():
+        write(report_dir / name)
+        written.append(report_dir / name)
+    return written
