@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress, tasks
+from flows.caching import ingest_version
 from pipeline.errors import PipelineError
 from pipeline.export import atomic_write_json
 from pipeline.ingest import SUFFIXES, assemble_pdf, check_input
@@ -39,6 +40,7 @@ def process_report(
     dpi: int = DEFAULT_DPI,
     lang: str = DEFAULT_LANG,
     min_quality: float = DEFAULT_MIN_QUALITY,
+    force: bool = False,
 ) -> dict:
     """Ingest → layout → outputs for one report. Returns a summary; a bad report gives a summary
     with its error instead of raising, so one bad report never stops a batch."""
@@ -47,14 +49,16 @@ def process_report(
     try:
         check_input(path)
         sha = sha256_file(path)
+        code = ingest_version()
+        opts = {"refresh_cache": True} if force else {}
         if path.suffix.lower() == ".txt":
             progress.report_started(str(path), 1)
-            doc = tasks.read_text_file(path, sha)
+            doc = tasks.read_text_file.with_options(**opts)(path, sha, code)
             progress.page_done(str(path))
         else:
-            plans = tasks.plan_pdf(path, sha, min_quality)
+            plans = tasks.plan_pdf.with_options(**opts)(path, sha, min_quality, code)
             progress.report_started(str(path), len(plans))
-            futures = tasks.read_page.map(path, sha, plans, dpi, lang)
+            futures = tasks.read_page.with_options(**opts).map(path, sha, plans, dpi, lang, code)
             doc = assemble_pdf(path, sha, futures.result())
         doc = tasks.analyse_layout(doc)
         tasks.write_outputs(doc, report_dir(out, path))
@@ -83,12 +87,22 @@ def process_corpus(
     lang: str = DEFAULT_LANG,
     min_quality: float = DEFAULT_MIN_QUALITY,
     workers: int = os.cpu_count() or 1,
+    force: bool = False,
+    dask_address: str | None = None,
 ) -> list[dict]:
-    """Every report file in `paths`; pages are read by `workers` parallel tasks (one Tesseract
-    thread each). Writes errors.json (the failed reports) and summary.json."""
+    """Every report file in `paths`, each its own subflow; pages are read by `workers` parallel
+    tasks (one Tesseract thread each), or on an existing Dask cluster at `dask_address`.
+    `force` recomputes everything instead of reusing cached results. Writes errors.json (the
+    failed reports) and summary.json."""
     out.mkdir(parents=True, exist_ok=True)
-    per_report = process_report.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
-    summaries = [per_report(p, out, dpi, lang, min_quality) for p in discover(paths)]
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        runner = DaskTaskRunner(address=dask_address)
+    else:
+        runner = ThreadPoolTaskRunner(max_workers=workers)
+    per_report = process_report.with_options(task_runner=runner)
+    summaries = [per_report(p, out, dpi, lang, min_quality, force) for p in discover(paths)]
     errors = [s["error"] for s in summaries if not s["ok"]]
     atomic_write_json(out / "errors.json", errors)
     atomic_write_json(out / "summary.json", summaries)

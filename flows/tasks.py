@@ -1,24 +1,21 @@
-"""Prefect tasks: thin wrappers over the library's stages, adding caching, retries and timeouts."""
+"""Prefect tasks: thin wrappers over the library's stages, adding caching, retries and timeouts.
+Every cached task takes a `code` input, the version of the library code it runs (flows.caching)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import task
-from prefect.cache_policies import TASK_SOURCE, Inputs
 
 from flows import progress
+from flows.caching import BY_CONTENT
 from pipeline import ingest, layout
 from pipeline.export import write_document
 from pipeline.ingest import pdf
 from pipeline.models import Document, Page
 
-# Cached on the file's content hash and the settings (not on its path), plus the task's source:
-# unchanged inputs are never OCR'd twice, a code change recomputes.
-BY_CONTENT = TASK_SOURCE + Inputs(exclude=["path"])
-
 
 @task(name="plan-pdf", cache_policy=BY_CONTENT, persist_result=True)
-def plan_pdf(path: Path, sha256: str, min_quality: float) -> list[pdf.PagePlan]:
+def plan_pdf(path: Path, sha256: str, min_quality: float, code: str) -> list[pdf.PagePlan]:
     pdf.page_count(path)
     return pdf.plan_pages(path, min_quality)
 
@@ -32,14 +29,14 @@ def plan_pdf(path: Path, sha256: str, min_quality: float) -> list[pdf.PagePlan]:
     timeout_seconds=300,
     task_run_name="read-page-{plan.number}",
 )
-def read_page(path: Path, sha256: str, plan: pdf.PagePlan, dpi: int, lang: str) -> Page:
+def read_page(path: Path, sha256: str, plan: pdf.PagePlan, dpi: int, lang: str, code: str) -> Page:
     page = ingest.read_page(path, plan, dpi, lang)
     progress.page_done(str(path))
     return page
 
 
 @task(name="read-text-file", cache_policy=BY_CONTENT, persist_result=True)
-def read_text_file(path: Path, sha256: str) -> Document:
+def read_text_file(path: Path, sha256: str, code: str) -> Document:
     return ingest.read_text_report(path)
 
 

@@ -63,9 +63,15 @@ def run(
     lang: str = typer.Option("spa", help="Tesseract language"),
     workers: int = typer.Option(os.cpu_count() or 1, help="pages read in parallel"),
     min_quality: float = typer.Option(0.9, help="re-OCR text-layer pages with a smaller share of known words"),
+    force: bool = typer.Option(False, "--force", help="recompute everything, ignoring cached results"),
+    dask_address: Optional[str] = typer.Option(
+        None, "--dask-address", help="run page tasks on an existing Dask cluster, e.g. tcp://HOST:8786"
+    ),
 ) -> None:
     """Run the pipeline flow over every .pdf/.txt report in PATHS."""
     _prefect_defaults()
+    # cached task results live beside the outputs, so deleting outputs/ forgets them too
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str((out / ".cache").resolve()))
     from flows import progress as flow_progress
     from flows.report import process_corpus
 
@@ -73,7 +79,10 @@ def run(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as bars:
         flow_progress.listen(_Bars(bars))
-        summaries = process_corpus(paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers)
+        summaries = process_corpus(
+            paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
+            force=force, dask_address=dask_address,
+        )
         flow_progress.listen(None)
     table = Table(title=f"ogp run → {out}")
     for col in ("report", "source", "pages", "ocr pages", "footnotes", "seconds", "result"):
