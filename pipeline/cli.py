@@ -9,7 +9,15 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 from rich.table import Table
 
 from pipeline.errors import ExitCode
@@ -29,6 +37,12 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+class _PagesPerMinute(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed * 60:.0f} pages/min" if speed else "", style="cyan")
 
 
 class _Bars:
@@ -76,7 +90,8 @@ def run(
     from flows.report import process_corpus
 
     paths = paths or [Path("corpus")]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
+               TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as bars:
         flow_progress.listen(_Bars(bars))
         summaries = process_corpus(

@@ -1,8 +1,11 @@
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# task results cached by the tests go to a throw-away folder, not the user's ~/.prefect
+os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="ogp-test-results-"))
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 SEED = "corpus/000_5431f427d6bef971.txt"

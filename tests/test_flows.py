@@ -1,0 +1,68 @@
+"""The Prefect flows end to end: outputs, a bad report among good ones, cache hits, --force."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEED
+
+
+@pytest.fixture()
+def batch(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SEED, src / "seed.txt")
+    (src / "not-a-pdf.pdf").write_bytes(b"this is a text file, not a PDF\n")
+    (src / "empty.txt").write_bytes(b"")
+    return src, tmp_path / "out"
+
+
+def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch):
+    from flows.report import process_corpus
+
+    src, out = batch
+    summaries = process_corpus([src], out)
+    by_name = {s["report"]: s for s in summaries}
+    assert by_name["seed"]["ok"] and by_name["seed"]["pages"] == 26
+    text = (out / "seed" / "text.txt").read_text(encoding="utf-8")
+    assert text.count("\f") == 25
+    assert "Guadalupe Inn" not in text
+    doc = json.loads((out / "seed" / "document.json").read_text(encoding="utf-8"))
+    assert doc["source"] == "text-file" and doc["pages"][0]["lines"][0]["line"] == 1
+    notes = json.loads((out / "seed" / "footnotes.json").read_text(encoding="utf-8"))
+    assert any(n["number"] == "11" for n in notes)
+
+    errors = json.loads((out / "errors.json").read_text(encoding="utf-8"))
+    failed = {Path(e["file"]).name: e for e in errors}
+    assert set(failed) == {"not-a-pdf.pdf", "empty.txt"}
+    assert failed["not-a-pdf.pdf"]["error"] == "UnreadablePdf"
+    assert "not a PDF" in failed["not-a-pdf.pdf"]["problem"] and failed["not-a-pdf.pdf"]["hint"]
+    assert failed["empty.txt"]["error"] == "EmptyInput"
+    # nothing half-written: no temp files left behind
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_unchanged_input_is_not_read_again_unless_forced(prefect_harness, tmp_path, monkeypatch):
+    import pipeline.ingest as ingest
+    from flows.report import process_corpus
+
+    calls = []
+    real = ingest.read_text_report
+
+    def counting(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ingest, "read_text_report", counting)
+    src = tmp_path / "in"
+    src.mkdir()
+    # content no other test has used, so no earlier cache entry applies
+    unique = Path(SEED).read_text(encoding="utf-8") + f"\n{tmp_path.name}\n"
+    (src / "seed.txt").write_text(unique, encoding="utf-8")
+    process_corpus([src], tmp_path / "out1")
+    process_corpus([src], tmp_path / "out2")
+    assert len(calls) == 1  # second run: cache hit on the file's content hash
+    assert (tmp_path / "out2" / "seed" / "text.txt").read_bytes() == (tmp_path / "out1" / "seed" / "text.txt").read_bytes()
+    process_corpus([src], tmp_path / "out3", force=True)
+    assert len(calls) == 2
