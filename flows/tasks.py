@@ -25,8 +25,7 @@ def plan_pdf(path: Path, sha256: str, min_quality: float, code: str) -> list[pdf
     cache_policy=BY_CONTENT,
     persist_result=True,
     retries=2,
-    retry_delay_seconds=1,
-    timeout_seconds=300,
+    retry_delay_seconds=1,  # the per-page timeout is Tesseract's own (pipeline.ingest.pdf)
     task_run_name="read-page-{plan.number}",
 )
 def read_page(path: Path, sha256: str, plan: pdf.PagePlan, dpi: int, lang: str, code: str) -> Page:

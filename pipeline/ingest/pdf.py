@@ -22,6 +22,8 @@ DEFAULT_DPI = 300
 DEFAULT_LANG = "spa"
 # a text layer with a smaller share of words known to a Spanish lexicon is re-OCR'd
 DEFAULT_MIN_QUALITY = 0.9
+# Tesseract is killed after this long on one page (a pathological page must not stall a batch)
+DEFAULT_OCR_TIMEOUT = 180
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
@@ -142,7 +144,12 @@ def rasterize(path: Path, number: int, dpi: int = DEFAULT_DPI):
 
 
 def ocr_page(
-    path: Path, number: int, dpi: int = DEFAULT_DPI, lang: str = DEFAULT_LANG, quality: float | None = None
+    path: Path,
+    number: int,
+    dpi: int = DEFAULT_DPI,
+    lang: str = DEFAULT_LANG,
+    quality: float | None = None,
+    timeout: float = DEFAULT_OCR_TIMEOUT,
 ) -> Page:
     """Rasterize one page and OCR it with Tesseract (one thread), keeping word boxes (in PDF
     points) and confidences."""
@@ -152,7 +159,7 @@ def ocr_page(
     image, (width, height) = rasterize(path, number, dpi)
     try:
         data = pytesseract.image_to_data(
-            image, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT
+            image, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=timeout
         )
     except Exception as exc:  # TesseractError, TesseractNotFoundError, OSError
         raise OcrFailed(str(path), f"Tesseract failed: {exc}", page=number) from exc
