@@ -53,6 +53,9 @@ def page_count(path: Path) -> int:
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise EncryptedPdf(str(path), "the PDF is encrypted") from exc
+        # PDFium also refuses a well-formed PDF with no pages; pdfminer tells the two apart
+        if _pdfminer_page_count(path) == 0:
+            raise EmptyPdf(str(path), "the PDF has zero pages") from exc
         raise UnreadablePdf(str(path), f"the PDF is damaged or truncated ({exc})") from exc
     try:
         n = len(doc)
@@ -61,6 +64,14 @@ def page_count(path: Path) -> int:
     if n == 0:
         raise EmptyPdf(str(path), "the PDF has zero pages")
     return n
+
+
+def _pdfminer_page_count(path: Path) -> int | None:
+    try:
+        with pdfplumber.open(path) as pdf:
+            return len(pdf.pages)
+    except Exception:  # pdfminer raises many types on damaged files
+        return None
 
 
 def text_quality(words: list[str]) -> float | None:
