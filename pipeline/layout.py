@@ -19,6 +19,8 @@ from pipeline.models import BBox, Document, Footnote, Line, LineRole, Page, Word
 
 HEAD_LINES = 2
 TAIL_LINES = 3
+HEAD_ZONE = 0.08  # with boxes: running headers sit in the top 8% of the page …
+TAIL_ZONE = 0.90  # … footers and page numbers below 90% of its height
 _FOOTNOTE_START = re.compile(r"^\s*(\d{1,3})(?:\s+|(?=[A-ZÁÉÍÓÚÑ_]))(\S.*)$")
 MAX_FOOTNOTE_GAP = 8  # footnote numbers rise through a report; a jump larger than this is not one
 
@@ -101,9 +103,11 @@ def _zones(page: Page) -> tuple[list[Line], list[Line]]:
     lines = [ln for ln in page.lines if ln.text.strip()]
     if not lines:
         return [], []
-    if all(ln.bbox for ln in lines):
+    if page.height and all(ln.bbox for ln in lines):
         by_top = sorted(lines, key=lambda ln: ln.bbox.top)
-        return by_top[:HEAD_LINES], by_top[-TAIL_LINES:]
+        head = [ln for ln in by_top[:HEAD_LINES] if ln.bbox.top < HEAD_ZONE * page.height]
+        tail = [ln for ln in by_top[-TAIL_LINES:] if ln.bbox.bottom > TAIL_ZONE * page.height]
+        return head, tail
     blocks: dict[int | None, list[Line]] = {}
     for ln in lines:
         blocks.setdefault(ln.block, []).append(ln)
