@@ -12,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import progress, tasks
 from flows.caching import ingest_version
 from pipeline.errors import PipelineError
-from pipeline.export import atomic_write_json
+from pipeline.export import atomic_write_json, remove_stale_temp_files
 from pipeline.ingest import SUFFIXES, assemble_pdf, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
 
@@ -95,6 +95,7 @@ def process_corpus(
     `force` recomputes everything instead of reusing cached results. Writes errors.json (the
     failed reports) and summary.json."""
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out)
     if dask_address:
         from prefect_dask import DaskTaskRunner
 

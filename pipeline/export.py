@@ -38,6 +38,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def remove_stale_temp_files(folder: Path) -> int:
+    """Temp files an interrupted run left behind (never the outputs themselves)."""
+    stale = list(folder.rglob(".*.tmp")) if folder.exists() else []
+    for f in stale:
+        f.unlink(missing_ok=True)
+    return len(stale)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
