@@ -2,13 +2,15 @@
 target, so an interrupted run never leaves a half-written file."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipeline.models import Document
+from pipeline.models import CommitmentReport, Correction, Document
 
 
 def _umask() -> int:
@@ -66,3 +68,32 @@ def write_document(doc: Document, report_dir: Path) -> list[Path]:
         write(report_dir / name)
         written.append(report_dir / name)
     return written
+
+
+def atomic_write_csv(path: Path, rows: list[dict], columns: list[str] | None = None) -> None:
+    columns = columns or (list(rows[0]) if rows else [])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def write_repair(clean_text: str, corrections: list[Correction], report_dir: Path) -> None:
+    """clean.txt (repaired body, pages split by form feeds) and corrections.jsonl (one change or
+    flagged candidate a line)."""
+    atomic_write_text(report_dir / "clean.txt", clean_text + "\n")
+    atomic_write_text(
+        report_dir / "corrections.jsonl",
+        "".join(c.model_dump_json() + "\n" for c in corrections),
+    )
+
+
+def write_commitments(
+    report: CommitmentReport, commitment_rows: list[dict], actor_rows: list[dict], report_dir: Path
+) -> None:
+    """commitments.json (schema: pipeline/schema/commitments.schema.json), commitments.csv (a row
+    per commitment) and actors.csv (a row per commitment × actor)."""
+    atomic_write_text(report_dir / "commitments.json", report.model_dump_json(indent=1) + "\n")
+    atomic_write_csv(report_dir / "commitments.csv", commitment_rows)
+    atomic_write_csv(report_dir / "actors.csv", actor_rows)
