@@ -34,3 +34,11 @@ def code_version(*parts: str) -> str:
 
 def ingest_version() -> str:
     return code_version("models.py", "ingest", "furniture.py")
+
+
+def repair_version() -> str:
+    return code_version("models.py", "repair", "data/repair")
+
+
+def extract_version() -> str:
+    return code_version("models.py", "extract", "data/extract")

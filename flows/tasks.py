@@ -47,3 +47,33 @@ def analyse_layout(doc: Document) -> Document:
 @task(name="write-document")
 def write_outputs(doc: Document, report_dir: Path) -> list[Path]:
     return write_document(doc, report_dir)
+
+
+@task(name="repair", cache_policy=BY_CONTENT, persist_result=True)
+def repair(doc: Document, code: str):
+    """OCR repair of the body lines; cached on the document and the repair rules' version."""
+    from pipeline.repair import repair_lines
+
+    return repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+
+
+@task(name="extract", cache_policy=BY_CONTENT, persist_result=True)
+def extract(lines: list, report: str, code: str):
+    from pipeline.extract import extract_commitments
+
+    return extract_commitments(lines, report)
+
+
+@task(name="write-repair")
+def write_repair(result, report_dir: Path) -> None:
+    from pipeline.export import write_repair as write
+
+    write(result.text(), result.corrections, report_dir)
+
+
+@task(name="write-commitments")
+def write_commitments(report, report_dir: Path) -> None:
+    from pipeline.export import write_commitments as write
+    from pipeline.extract import commitments_to_csv_rows
+
+    write(report, *commitments_to_csv_rows(report), report_dir)

@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.table import Table
 
 from pipeline.errors import ExitCode
+from pipeline.ingest.pdf import DEFAULT_MIN_QUALITY
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="OGP report pipeline")
 err = Console(stderr=True)
@@ -76,7 +77,9 @@ def run(
     dpi: int = typer.Option(300, help="rasterization resolution for OCR"),
     lang: str = typer.Option("spa", help="Tesseract language"),
     workers: int = typer.Option(os.cpu_count() or 1, help="pages read in parallel"),
-    min_quality: float = typer.Option(0.9, help="re-OCR text-layer pages with a smaller share of known words"),
+    min_quality: float = typer.Option(
+        DEFAULT_MIN_QUALITY, help="re-OCR text-layer pages with a smaller share of known Spanish words"
+    ),
     force: bool = typer.Option(False, "--force", help="recompute everything, ignoring cached results"),
     dask_address: Optional[str] = typer.Option(
         None, "--dask-address", help="run page tasks on an existing Dask cluster, e.g. tcp://HOST:8786"

@@ -18,3 +18,18 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def sample_pdfs(tmp_path_factory):
+    """Two-page report PDFs made once per session: scanned, text layer, poor OCR layer, and broken."""
+    from tests.fixtures.generate import make_broken_files, make_poor_ocr_pdf, make_scanned_pdf, make_text_pdf
+
+    folder = tmp_path_factory.mktemp("pdfs")
+    truth = {
+        "scanned": make_scanned_pdf(folder / "scanned.pdf", pages=2),
+        "text-layer": make_text_pdf(folder / "text-layer.pdf", pages=2),
+        "poor-layer": make_poor_ocr_pdf(folder / "poor-layer.pdf", pages=2),
+    }
+    broken = make_broken_files(tmp_path_factory.mktemp("broken"))
+    return folder, truth, broken

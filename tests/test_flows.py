@@ -66,3 +66,28 @@ def test_unchanged_input_is_not_read_again_unless_forced(prefect_harness, tmp_pa
     assert (tmp_path / "out2" / "seed" / "text.txt").read_bytes() == (tmp_path / "out1" / "seed" / "text.txt").read_bytes()
     process_corpus([src], tmp_path / "out3", force=True)
     assert len(calls) == 2
+
+
+def test_mixed_batch_of_good_and_broken_reports(prefect_harness, sample_pdfs, tmp_path):
+    """The foundation's acceptance run: seed text, scanned, text-layer and poor-layer PDFs and
+    three broken files in one folder."""
+    from flows.report import process_corpus
+
+    folder, _, broken = sample_pdfs
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SEED, src / "seed.txt")
+    for name in ("scanned", "text-layer", "poor-layer"):
+        shutil.copy(folder / f"{name}.pdf", src / f"{name}.pdf")
+    for name in ("truncated", "encrypted", "zero-pages"):
+        shutil.copy(broken[name], src / f"{name}.pdf")
+    out = tmp_path / "out"
+    summaries = {s["report"]: s for s in process_corpus([src], out)}
+    good = {"seed", "scanned", "text-layer", "poor-layer"}
+    assert {k for k, s in summaries.items() if s["ok"]} == good
+    for name in good:
+        for f in ("document.json", "text.txt", "footnotes.json"):
+            assert (out / name / f).stat().st_size > 0
+    assert summaries["poor-layer"]["ocr_pages"] == 2 and summaries["text-layer"]["ocr_pages"] == 0
+    errors = {Path(e["file"]).stem: e["error"] for e in json.loads((out / "errors.json").read_text())}
+    assert errors == {"truncated": "UnreadablePdf", "encrypted": "EncryptedPdf", "zero-pages": "EmptyPdf"}
