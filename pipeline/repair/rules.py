@@ -1,0 +1,57 @@
+"""The repair rules, loaded once from the data files in `pipeline/data/repair/`."""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "repair"
+
+
+@dataclass(frozen=True)
+class Confusion:
+    wrong: str
+    right: str
+    cost: float
+
+
+@dataclass(frozen=True)
+class LinePattern:
+    rule: str
+    pattern: re.Pattern
+    replacement: str
+
+
+def _rows(name: str) -> list[dict]:
+    with open(DATA / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+@dataclass(frozen=True)
+class Rules:
+    confusions: tuple[Confusion, ...]
+    tokens: dict[str, str]
+    line_patterns: tuple[LinePattern, ...]
+    protected: frozenset[str]
+    domains: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> Rules:
+    def lines(name: str) -> list[str]:
+        return [
+            ln.strip() for ln in (DATA / name).read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
+
+    return Rules(
+        confusions=tuple(Confusion(r["wrong"], r["right"], float(r["cost"])) for r in _rows("confusions.tsv")),
+        tokens={r["wrong"]: r["right"] for r in _rows("tokens.tsv")},
+        line_patterns=tuple(
+            LinePattern(r["rule"], re.compile(r["pattern"]), r["replacement"]) for r in _rows("line_patterns.tsv")
+        ),
+        protected=frozenset(lines("protected.txt")),
+        domains=tuple(lines("known_domains.txt")),
+    )
