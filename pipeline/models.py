@@ -178,4 +178,6 @@ class CommitmentReport(BaseModel):
     """The extraction output for one report file (outputs/X/commitments.json)."""
 
     report: str
+    country: Optional[str] = Field(None, description="country whose action plan the report assesses, as printed")
+    plan: Optional[str] = Field(None, description="the action plan assessed, as printed (e.g. its title and years)")
     commitments: list[Commitment] = Field(default_factory=list)
