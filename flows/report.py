@@ -10,7 +10,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress, tasks
-from flows.caching import ingest_version
+from flows.caching import ingest_version, repair_version
 from pipeline.errors import PipelineError
 from pipeline.export import atomic_write_json, remove_stale_temp_files
 from pipeline.ingest import SUFFIXES, assemble_pdf, check_input
@@ -42,7 +42,7 @@ def process_report(
     min_quality: float = DEFAULT_MIN_QUALITY,
     force: bool = False,
 ) -> dict:
-    """Ingest → layout → outputs for one report. Returns a summary; a bad report gives a summary
+    """Ingest → layout → repair → outputs for one report. Returns a summary; a bad report gives a summary
     with its error instead of raising, so one bad report never stops a batch."""
     started = time.perf_counter()
     summary = {"report": path.stem, "file": str(path), "ok": False}
@@ -61,13 +61,18 @@ def process_report(
             futures = tasks.read_page.with_options(**opts).map(path, sha, plans, dpi, lang, code)
             doc = assemble_pdf(path, sha, futures.result())
         doc = tasks.analyse_layout(doc)
-        tasks.write_outputs(doc, report_dir(out, path))
+        folder = report_dir(out, path)
+        tasks.write_outputs(doc, folder)
+        repaired = tasks.repair.with_options(**opts)(doc, repair_version())
+        tasks.write_repair(repaired, folder)
         summary.update(
             ok=True,
             source=doc.source.value,
             pages=len(doc.pages),
             ocr_pages=sum(p.source.value == "ocr" for p in doc.pages),
             footnotes=len(doc.footnotes()),
+            corrections=sum(c.applied for c in repaired.corrections),
+            flagged=sum(not c.applied for c in repaired.corrections),
         )
     except PipelineError as exc:
         summary["error"] = exc.to_dict()

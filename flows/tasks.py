@@ -8,10 +8,10 @@ from prefect import task
 
 from flows import progress
 from flows.caching import BY_CONTENT
-from pipeline import ingest, layout
-from pipeline.export import write_document
+from pipeline import export, ingest, layout, process
 from pipeline.ingest import pdf
-from pipeline.models import Document, Page
+from pipeline.models import CommitmentReport, Document, Page
+from pipeline.repair import RepairResult
 
 
 @task(name="plan-pdf", cache_policy=BY_CONTENT, persist_result=True)
@@ -46,34 +46,28 @@ def analyse_layout(doc: Document) -> Document:
 
 @task(name="write-document")
 def write_outputs(doc: Document, report_dir: Path) -> list[Path]:
-    return write_document(doc, report_dir)
+    return export.write_document(doc, report_dir)
 
 
 @task(name="repair", cache_policy=BY_CONTENT, persist_result=True)
-def repair(doc: Document, code: str):
+def repair(doc: Document, code: str) -> RepairResult:
     """OCR repair of the body lines; cached on the document and the repair rules' version."""
-    from pipeline.repair import repair_lines
-
-    return repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+    return process.repair_document(doc)
 
 
 @task(name="extract", cache_policy=BY_CONTENT, persist_result=True)
-def extract(lines: list, report: str, code: str):
-    from pipeline.extract import extract_commitments
-
-    return extract_commitments(lines, report)
+def extract(doc: Document, repaired: RepairResult, code: str) -> CommitmentReport:
+    """Commitments from the repaired lines; cached on them and the extraction rules' version."""
+    return process.extract_document(doc, repaired)
 
 
 @task(name="write-repair")
-def write_repair(result, report_dir: Path) -> None:
-    from pipeline.export import write_repair as write
-
-    write(result.text(), result.corrections, report_dir)
+def write_repair(repaired: RepairResult, report_dir: Path) -> None:
+    export.write_repair(repaired.text(), repaired.corrections, report_dir)
 
 
 @task(name="write-commitments")
-def write_commitments(report, report_dir: Path) -> None:
-    from pipeline.export import write_commitments as write
+def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
     from pipeline.extract import commitments_to_csv_rows
 
-    write(report, *commitments_to_csv_rows(report), report_dir)
+    export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)

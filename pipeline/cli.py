@@ -24,7 +24,7 @@ from pipeline.errors import ExitCode
 from pipeline.ingest.pdf import DEFAULT_MIN_QUALITY
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="OGP report pipeline")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages name paths: never break them
 
 
 @app.callback()
@@ -103,12 +103,12 @@ def run(
         )
         flow_progress.listen(None)
     table = Table(title=f"ogp run → {out}")
-    for col in ("report", "source", "pages", "ocr pages", "footnotes", "seconds", "result"):
+    for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "seconds", "result"):
         table.add_column(col)
     for s in summaries:
         result = "ok" if s["ok"] else f"[red]{s['error']['problem']}"
         table.add_row(s["report"], s.get("source", "-"), str(s.get("pages", "-")), str(s.get("ocr_pages", "-")),
-                      str(s.get("footnotes", "-")), str(s["seconds"]), result)
+                      str(s.get("footnotes", "-")), str(s.get("corrections", "-")), str(s["seconds"]), result)
     Console().print(table)
     failed = [s for s in summaries if not s["ok"]]
     for s in failed:
@@ -118,6 +118,68 @@ def run(
     if failed:
         err.print(f"{len(failed)} of {len(summaries)} reports failed; see {out / 'errors.json'}")
         raise typer.Exit(ExitCode.SOME_REPORTS_FAILED)
+
+
+def _fail(exc: Exception) -> None:
+    """A typed pipeline error: its message (file, page, fix) and its exit code."""
+    from pipeline.errors import PipelineError
+
+    if isinstance(exc, PipelineError):
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(exc.exit_code)
+    raise exc
+
+
+@app.command()
+def repair(
+    file: str = typer.Argument("-", help="a .txt OCR dump or a .pdf report, or - for standard input"),
+    log: Optional[Path] = typer.Option(None, "--log", help="write every correction (and flagged candidate) here as JSON lines"),
+    keep_lines: bool = typer.Option(False, "--keep-lines", help="keep the input's line breaks inside paragraphs"),
+) -> None:
+    """Repair OCR artifacts; the repaired text goes to standard output."""
+    from pipeline.export import atomic_write_text
+    from pipeline.process import read_report, repair_document
+    from pipeline.layout import join_paragraphs
+    from pipeline.repair import repair_text
+
+    try:
+        if file == "-":
+            text, corrections = repair_text(sys.stdin.read())
+        else:
+            result = repair_document(read_report(Path(file)))
+            text, corrections = result.text(), result.corrections
+    except Exception as exc:  # noqa: BLE001 - typed errors become messages, others propagate
+        _fail(exc)
+    sys.stdout.write((text if keep_lines else join_paragraphs(text)) + "\n")
+    if log:
+        atomic_write_text(log, "".join(c.model_dump_json() + "\n" for c in corrections))
+    applied = sum(c.applied for c in corrections)
+    err.print(f"{applied} corrections applied, {len(corrections) - applied} flagged for review")
+
+
+@app.command()
+def extract(
+    file: Path = typer.Argument(..., help="a .txt OCR dump or a .pdf report"),
+    as_json: bool = typer.Option(False, "--json", help="print the commitments as JSON (default: a table)"),
+) -> None:
+    """Ingest, repair and extract one report; print its commitments."""
+    from pipeline.process import extract_document, read_report, repair_document
+
+    try:
+        doc = read_report(file)
+        report = extract_document(doc, repair_document(doc))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=1) + "\n")
+        return
+    table = Table(title=f"{file.name}: {len(report.commitments)} commitments")
+    for col in ("n", "title", "section", "status", "actors", "urls", "pages"):
+        table.add_column(col)
+    for c in report.commitments:
+        table.add_row(str(c.number), c.title, c.section or "-", c.status or "[red]?", str(len(c.actors)),
+                      str(len(c.urls)), f"{min(c.pages)}-{max(c.pages)}" if c.pages else "-")
+    Console().print(table)
 
 
 def main() -> None:

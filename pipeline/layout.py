@@ -235,3 +235,26 @@ def analyse(doc: Document) -> Document:
     mark_furniture(doc)
     mark_footnotes(doc)
     return doc
+
+
+# ---------------------------------------------------------------------------------- paragraphs
+_SENTENCE_END = re.compile(r"[.:;!?…]\s*$")
+_BLOCK_START = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]|[¿¡]?[A-ZÁÉÍÓÚÑ][\wÁÉÍÓÚÑáéíóúñ]*\s+\d+\s*:)")
+
+
+def join_paragraphs(text: str) -> str:
+    """Running text with the line breaks inside paragraphs joined: a line that does not end a
+    sentence continues on the next one unless that one is blank or starts a bullet or heading.
+    Form feeds (page breaks) and blank lines are kept."""
+    pages = []
+    for page in text.split("\f"):
+        out: list[str] = []
+        for line in page.split("\n"):
+            prev = out[-1] if out else ""
+            if (prev.strip() and line.strip() and not _SENTENCE_END.search(prev)
+                    and not _BLOCK_START.match(line) and not line.lstrip().startswith("¿")):
+                out[-1] = prev.rstrip() + " " + line.strip()
+            else:
+                out.append(line)
+        pages.append("\n".join(out))
+    return "\f".join(pages)

@@ -33,6 +33,15 @@ def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch
     notes = json.loads((out / "seed" / "footnotes.json").read_text(encoding="utf-8"))
     assert any(n["number"] == "11" for n in notes)
 
+    # repaired text: same pages, OCR artifacts fixed, every change on record
+    clean = (out / "seed" / "clean.txt").read_text(encoding="utf-8")
+    assert clean.count("\f") == 25
+    assert "disefio" in text and "disefio" not in clean and "diseño" in clean
+    lines = (out / "seed" / "corrections.jsonl").read_text(encoding="utf-8").splitlines()
+    corrections = [json.loads(x) for x in lines]
+    assert by_name["seed"]["corrections"] == sum(c["applied"] for c in corrections) > 100
+    assert {"page", "line", "offset", "original", "replacement", "rule", "confidence", "applied"} <= set(corrections[0])
+
     errors = json.loads((out / "errors.json").read_text(encoding="utf-8"))
     failed = {Path(e["file"]).name: e for e in errors}
     assert set(failed) == {"not-a-pdf.pdf", "empty.txt"}
@@ -66,6 +75,28 @@ def test_unchanged_input_is_not_read_again_unless_forced(prefect_harness, tmp_pa
     assert (tmp_path / "out2" / "seed" / "text.txt").read_bytes() == (tmp_path / "out1" / "seed" / "text.txt").read_bytes()
     process_corpus([src], tmp_path / "out3", force=True)
     assert len(calls) == 2
+
+
+def test_a_new_repair_rule_version_reruns_repair_but_not_ingest(prefect_harness, tmp_path, monkeypatch):
+    import flows.report
+    import pipeline.ingest as ingest
+    import pipeline.process as process
+    from flows.report import process_corpus
+
+    reads, repairs = [], []
+    real_read, real_repair = ingest.read_text_report, process.repair_document
+    monkeypatch.setattr(ingest, "read_text_report", lambda p: reads.append(p) or real_read(p))
+    monkeypatch.setattr(process, "repair_document", lambda d: repairs.append(d) or real_repair(d))
+    src = tmp_path / "in"
+    src.mkdir()
+    unique = Path(SEED).read_text(encoding="utf-8") + f"\n{tmp_path.name}-rules\n"
+    (src / "seed.txt").write_text(unique, encoding="utf-8")
+    process_corpus([src], tmp_path / "out1")
+    process_corpus([src], tmp_path / "out2")
+    assert (len(reads), len(repairs)) == (1, 1)  # both cached
+    monkeypatch.setattr(flows.report, "repair_version", lambda: "a-changed-rule")
+    process_corpus([src], tmp_path / "out3")
+    assert (len(reads), len(repairs)) == (1, 2)  # OCR/ingest still cached, repair recomputed
 
 
 def test_mixed_batch_of_good_and_broken_reports(prefect_harness, sample_pdfs, tmp_path):

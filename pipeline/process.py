@@ -1,0 +1,35 @@
+"""One report through the stages in a single process: ingest → layout → repair → extract.
+
+The Prefect flows run the same stages as separate cached tasks (flows/); these functions are the
+library's own composition of them, for the CLI's one-file commands and for scripts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import ingest, layout
+from pipeline.ingest import pdf
+from pipeline.models import CommitmentReport, Document
+from pipeline.repair import RepairResult, repair_lines
+
+
+def read_report(
+    path: Path | str,
+    dpi: int = pdf.DEFAULT_DPI,
+    lang: str = pdf.DEFAULT_LANG,
+    min_quality: float = pdf.DEFAULT_MIN_QUALITY,
+) -> Document:
+    """The report's pages with furniture and footnotes marked apart from the body."""
+    return layout.analyse(ingest.load(path, dpi=dpi, lang=lang, min_quality=min_quality))
+
+
+def repair_document(doc: Document) -> RepairResult:
+    """OCR repair of the body lines, with the page's footnotes to link glued references to and the
+    whole body text to take intact URLs from."""
+    return repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+
+
+def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
+    from pipeline.extract import extract_commitments
+
+    return extract_commitments(repaired.lines, doc.name, doc.footnotes())

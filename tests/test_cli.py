@@ -1,0 +1,40 @@
+"""The `ogp` command line: one-file commands, their output and their exit codes."""
+import json
+import subprocess
+import sys
+
+from tests.conftest import SEED
+
+OGP = [sys.executable, "-m", "pipeline.cli"]
+
+
+def ogp(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*OGP, *args], input=stdin, capture_output=True, text=True, timeout=300)
+
+
+def test_repair_reads_stdin_and_writes_the_log(tmp_path):
+    log = tmp_path / "corrections.jsonl"
+    res = ogp("repair", "-", "--log", str(log), stdin="Ia informacién del\ndisefio de Ia politica.\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "la información del diseño de la política."
+    changes = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert {(c["original"], c["replacement"]) for c in changes} >= {("Ia", "la"), ("disefio", "diseño")}
+    assert all({"page", "line", "offset", "rule", "confidence"} <= set(c) for c in changes)
+
+
+def test_repair_of_a_report_file_drops_furniture_and_keeps_pages(tmp_path):
+    res = ogp("repair", SEED, "--keep-lines")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("\f") == 25
+    assert "Guadalupe Inn" not in res.stdout  # the running footer's address
+    assert "Compromiso 2: Incidencia ciudadana" in res.stdout
+
+
+def test_bad_input_names_the_file_and_the_fix(tmp_path):
+    bad = tmp_path / "scan.pdf"
+    bad.write_text("not a pdf")
+    res = ogp("repair", str(bad))
+    assert res.returncode == 2
+    assert "scan.pdf" in res.stderr and "not a PDF" in res.stderr and "re-export" in res.stderr
+    missing = ogp("extract", str(tmp_path / "nowhere.txt"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
