@@ -98,7 +98,7 @@ def process_corpus(
     """Every report file in `paths`, each its own subflow; pages are read by `workers` parallel
     tasks (one Tesseract thread each), or on an existing Dask cluster at `dask_address`.
     `force` recomputes everything instead of reusing cached results. Writes errors.json (the
-    failed reports) and summary.json."""
+    failed reports), summary.json and the corpus catalog (catalog.csv, catalog.sqlite)."""
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     if dask_address:
@@ -112,4 +112,5 @@ def process_corpus(
     errors = [s["error"] for s in summaries if not s["ok"]]
     atomic_write_json(out / "errors.json", errors)
     atomic_write_json(out / "summary.json", summaries)
+    tasks.build_catalog(out)
     return summaries

@@ -71,3 +71,10 @@ def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
     from pipeline.extract import commitments_to_csv_rows
 
     export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)
+
+
+@task(name="build-catalog")
+def build_catalog(out: Path) -> dict:
+    from pipeline.catalog import build_catalog as build
+
+    return build(out)

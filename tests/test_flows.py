@@ -48,6 +48,12 @@ def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch
     assert failed["not-a-pdf.pdf"]["error"] == "UnreadablePdf"
     assert "not a PDF" in failed["not-a-pdf.pdf"]["problem"] and failed["not-a-pdf.pdf"]["hint"]
     assert failed["empty.txt"]["error"] == "EmptyInput"
+    # the corpus catalog is rebuilt after the run, failed reports included
+    import sqlite3
+
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        rows = dict(db.execute("SELECT report, ok FROM reports").fetchall())
+    assert rows == {"seed": 1, "not-a-pdf": 0, "empty": 0}
     # nothing half-written: no temp files left behind
     assert not list(out.rglob("*.tmp"))
 
