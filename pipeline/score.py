@@ -1,0 +1,325 @@
+"""Scoring an extraction against the hand-built gold (`gold/X/commitments.json`).
+
+Matching
+- **Commitments**: a predicted commitment is paired with the gold commitment of the same `number`
+  (the first predicted one of each number). Predicted and gold commitments left over are then paired
+  by title: ``name_similarity`` of the titles >= ``TITLE_MATCH_THRESHOLD`` (80), one to one, best
+  pair first. Gold left over = *missed*, predictions left over = *extra*.
+- **Actors** (within a pair of matched commitments): a predicted actor matches a gold actor
+  - by acronym: an acronym of one (its `acronym` field, or its `name` when the name is one word
+    mostly in capitals such as "SFP") equals an acronym of the other, case, accents and dots
+    ignored; or
+  - by name: ``name_similarity`` >= ``ACTOR_THRESHOLD`` (90).
+  Pairs are assigned one to one, best pair first (acronym matches first, then by similarity).
+
+Text normalization for titles and names: accents folded (NFKD, combining marks dropped), lower case,
+punctuation to spaces, whitespace folded.
+
+``name_similarity(a, b)`` is the mean of rapidfuzz ``ratio`` and ``token_set_ratio`` on normalized text.
+``token_set_ratio`` alone forgives word order and a dropped legal suffix ("…, A.C.") but gives 100 to
+any name whose words are a subset of the other's ("Comisión Nacional" vs "Comisión Nacional del Agua");
+``ratio`` alone punishes a dropped suffix or a parent qualifier ("… del CIDE"). Their mean keeps the
+first kind and drops the second. On the seed gold's 80 distinct actor names, forms of one
+organisation score >= 95.8 ("Transparencia Mexicana" / "…, A.C.", "FUNDAR" / "Fundar") and different
+organisations <= 89.3 (a unit vs its parent: "Centro Nacional de Información del Secretariado …" vs
+"Secretariado …"; then "Secretaría de Educación Pública" vs "Secretaría de la Función Pública" 85.7), so
+the threshold is 90. Distinct gold titles score <= 58, so titles pair at 80.
+
+Metrics (every wrong value is listed, not only counted)
+- commitments found / missed / extra, precision and recall;
+- titles: mean ``ratio`` on normalized titles over matched pairs and how many reach
+  ``TITLE_OK_THRESHOLD`` (90); those below are listed;
+- status and section: accuracy over matched pairs, a gold → predicted confusion matrix for status;
+- URLs: a matched pair is right when its URL sets are equal after normalization (scheme and host
+  lower-cased, trailing slashes dropped, surrounding whitespace dropped; path and query kept as is);
+- actors: precision, recall and F1, micro over all actors of matched commitments (``micro``) and over
+  all actors of the report (``micro_all``: gold actors of missed commitments count as missed,
+  actors of extra commitments as extra), and per commitment; sector and role accuracy on matched
+  actors;
+- IRM: accuracy of `irm.completion` and `irm.results` (a null `irm` counts as both levels null).
+
+``score_corpus`` scores every ``gold_root/X/commitments.json`` that has ``pred_root/X/commitments.json``,
+adds text CER/WER (raw ``text.txt`` and repaired ``clean.txt``, pages split by form feeds) on the gold
+pages ``gold_root/X/text/NNN.txt``, and sums everything into an overall entry.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Callable, Iterable, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from rapidfuzz import fuzz
+
+from pipeline.models import Actor, Commitment, CommitmentReport
+
+TITLE_MATCH_THRESHOLD = 80.0
+"""Least title similarity for pairing commitments whose numbers did not pair them."""
+TITLE_OK_THRESHOLD = 90.0
+"""A matched title at or above this `ratio` counts as right."""
+ACTOR_THRESHOLD = 90.0
+"""Least ``name_similarity`` for a predicted actor to match a gold actor by name."""
+
+_PUNCT = re.compile(r"[^\w\s]")
+_ACRONYM = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑa-z.&-]*$")
+
+
+# --- normalization and similarity -------------------------------------------------------------
+
+
+def normalize_name(text: str) -> str:
+    """Accent-folded, lower-cased, punctuation to spaces, whitespace folded."""
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    return " ".join(_PUNCT.sub(" ", folded.lower()).split())
+
+
+def title_similarity(a: str, b: str) -> float:
+    return fuzz.ratio(normalize_name(a), normalize_name(b))
+
+
+def name_similarity(a: str, b: str) -> float:
+    na, nb = normalize_name(a), normalize_name(b)
+    return (fuzz.ratio(na, nb) + fuzz.token_set_ratio(na, nb)) / 2
+
+
+def normalize_url(url: str) -> str:
+    """Scheme and host lower-cased, trailing slashes dropped."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, parts.fragment))
+
+
+def _acronym_key(text: str) -> str:
+    return normalize_name(text).replace(" ", "")
+
+
+def _looks_like_acronym(name: str) -> bool:
+    """"SFP", "S.F.P.", "CNBBBJ": one word, at least two capitals, at least half the letters capitals."""
+    letters = [c for c in name if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    return bool(_ACRONYM.match(name.strip())) and upper >= 2 and upper * 2 >= len(letters)
+
+
+def _acronyms(actor: Actor) -> set[str]:
+    keys = set()
+    if actor.acronym and actor.acronym.strip():
+        keys.add(_acronym_key(actor.acronym))
+    if _looks_like_acronym(actor.name):
+        keys.add(_acronym_key(actor.name))
+    return keys
+
+
+# --- one-to-one assignment --------------------------------------------------------------------
+
+
+def _assign(pairs: Iterable[tuple[tuple, int, int]]) -> list[tuple[int, int, tuple]]:
+    """Greedy one-to-one assignment: best key first, ties by position. Returns (i, j, key)."""
+    used_i: set[int] = set()
+    used_j: set[int] = set()
+    out = []
+    for key, i, j in sorted(pairs, key=lambda p: (tuple(-k for k in p[0]), p[1], p[2])):
+        if i in used_i or j in used_j:
+            continue
+        used_i.add(i)
+        used_j.add(j)
+        out.append((i, j, key))
+    return out
+
+
+def match_commitments(
+    gold: list[Commitment], pred: list[Commitment]
+) -> tuple[list[tuple[int, int, str, float]], list[int], list[int]]:
+    """Pairs (gold index, pred index, "number" | "title", title ratio), unmatched gold indices,
+    unmatched pred indices."""
+    matches: list[tuple[int, int, str, float]] = []
+    gold_by_number: dict[int, int] = {}
+    for i, g in enumerate(gold):
+        gold_by_number.setdefault(g.number, i)
+    used_g: set[int] = set()
+    used_p: set[int] = set()
+    for j, p in enumerate(pred):
+        i = gold_by_number.get(p.number)
+        if i is not None and i not in used_g:
+            used_g.add(i)
+            used_p.add(j)
+            matches.append((i, j, "number", title_similarity(gold[i].title, p.title)))
+    candidates = []
+    for i, g in enumerate(gold):
+        if i in used_g:
+            continue
+        for j, p in enumerate(pred):
+            if j in used_p:
+                continue
+            sim = name_similarity(g.title, p.title)
+            if sim >= TITLE_MATCH_THRESHOLD:
+                candidates.append(((sim,), i, j))
+    for i, j, _ in _assign(candidates):
+        used_g.add(i)
+        used_p.add(j)
+        matches.append((i, j, "title", title_similarity(gold[i].title, pred[j].title)))
+    matches.sort()
+    missed = [i for i in range(len(gold)) if i not in used_g]
+    extra = [j for j in range(len(pred)) if j not in used_p]
+    return matches, missed, extra
+
+
+def match_actors(
+    gold: list[Actor], pred: list[Actor]
+) -> tuple[list[tuple[int, int, str, float]], list[int], list[int]]:
+    """Pairs (gold index, pred index, "acronym" | "name", name similarity), unmatched gold
+    indices, unmatched pred indices."""
+    candidates = []
+    for i, g in enumerate(gold):
+        g_acr = _acronyms(g)
+        for j, p in enumerate(pred):
+            sim = name_similarity(g.name, p.name)
+            by_acronym = bool(g_acr & _acronyms(p))
+            if by_acronym or sim >= ACTOR_THRESHOLD:
+                candidates.append(((1.0 if by_acronym else 0.0, sim), i, j))
+    pairs = [(i, j, "acronym" if key[0] else "name", round(key[1], 1)) for i, j, key in _assign(candidates)]
+    pairs.sort()
+    gi = {i for i, _, _, _ in pairs}
+    pj = {j for _, j, _, _ in pairs}
+    return pairs, [i for i in range(len(gold)) if i not in gi], [j for j in range(len(pred)) if j not in pj]
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def _ratio(num: int, den: int) -> Optional[float]:
+    return round(num / den, 4) if den else None
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> dict:
+    p = tp / n_pred if n_pred else (1.0 if not n_gold else 0.0)
+    r = tp / n_gold if n_gold else (1.0 if not n_pred else 0.0)
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {"tp": tp, "pred": n_pred, "gold": n_gold,
+            "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+
+
+def _field_accuracy(
+    pairs: list[tuple[Commitment, Commitment]], get: Callable[[Commitment], object]
+) -> dict:
+    wrong = [
+        {"number": g.number, "gold": get(g), "pred": get(p)}
+        for g, p in pairs if get(g) != get(p)
+    ]
+    correct = len(pairs) - len(wrong)
+    return {"correct": correct, "total": len(pairs), "accuracy": _ratio(correct, len(pairs)), "wrong": wrong}
+
+
+def _brief(c: Commitment) -> dict:
+    return {"number": c.number, "title": c.title}
+
+
+def _actor_brief(a: Actor) -> dict:
+    return {"name": a.name, "acronym": a.acronym}
+
+
+def score_commitment_actors(g: Commitment, p: Commitment) -> dict:
+    pairs, missed, extra = match_actors(g.actors, p.actors)
+    entry = {
+        "number": g.number,
+        **prf(len(pairs), len(p.actors), len(g.actors)),
+        "missed": [_actor_brief(g.actors[i]) for i in missed],
+        "extra": [_actor_brief(p.actors[j]) for j in extra],
+        "pairs": [
+            {"gold": g.actors[i].name, "pred": p.actors[j].name, "by": by, "similarity": sim}
+            for i, j, by, sim in pairs
+        ],
+        "sector_wrong": [],
+        "role_wrong": [],
+    }
+    for i, j, _, _ in pairs:
+        ga, pa = g.actors[i], p.actors[j]
+        if ga.sector != pa.sector:
+            entry["sector_wrong"].append({"gold_actor": ga.name, "pred_actor": pa.name, "gold": ga.sector, "pred": pa.sector})
+        if ga.role != pa.role:
+            entry["role_wrong"].append({"gold_actor": ga.name, "pred_actor": pa.name, "gold": ga.role, "pred": pa.role})
+    return entry
+
+
+def _url_set(c: Commitment) -> set[str]:
+    return {normalize_url(u) for u in c.urls}
+
+
+def score_report(gold: CommitmentReport, pred: CommitmentReport) -> dict:
+    """Every metric of the module docstring for one report; JSON-serialisable."""
+    matches, missed, extra = match_commitments(gold.commitments, pred.commitments)
+    pairs = [(gold.commitments[i], pred.commitments[j]) for i, j, _, _ in matches]
+
+    titles = [
+        {"number": gold.commitments[i].number, "gold": gold.commitments[i].title,
+         "pred": pred.commitments[j].title, "ratio": round(sim, 1), "matched_by": by}
+        for i, j, by, sim in matches
+    ]
+    title_ok = sum(t["ratio"] >= TITLE_OK_THRESHOLD for t in titles)
+
+    status = _field_accuracy(pairs, lambda c: c.status)
+    confusion: dict[str, dict[str, int]] = {}
+    for g, p in pairs:
+        row = confusion.setdefault(str(g.status), {})
+        row[str(p.status)] = row.get(str(p.status), 0) + 1
+    status["confusion"] = confusion
+
+    url_wrong = []
+    for g, p in pairs:
+        gs, ps = _url_set(g), _url_set(p)
+        if gs != ps:
+            url_wrong.append({"number": g.number, "missing": sorted(gs - ps), "extra": sorted(ps - gs)})
+    urls = {"correct": len(pairs) - len(url_wrong), "total": len(pairs),
+            "accuracy": _ratio(len(pairs) - len(url_wrong), len(pairs)), "wrong": url_wrong}
+
+    per_commitment = [score_commitment_actors(g, p) for g, p in pairs]
+    tp = sum(e["tp"] for e in per_commitment)
+    n_pred = sum(e["pred"] for e in per_commitment)
+    n_gold = sum(e["gold"] for e in per_commitment)
+    unmatched_gold = sum(len(gold.commitments[i].actors) for i in missed)
+    unmatched_pred = sum(len(pred.commitments[j].actors) for j in extra)
+    sector_wrong = [{"number": e["number"], **w} for e in per_commitment for w in e["sector_wrong"]]
+    role_wrong = [{"number": e["number"], **w} for e in per_commitment for w in e["role_wrong"]]
+    actors = {
+        "threshold": ACTOR_THRESHOLD,
+        "micro": prf(tp, n_pred, n_gold),
+        "micro_all": prf(tp, n_pred + unmatched_pred, n_gold + unmatched_gold),
+        "per_commitment": per_commitment,
+        "sector": {"correct": tp - len(sector_wrong), "total": tp,
+                   "accuracy": _ratio(tp - len(sector_wrong), tp), "wrong": sector_wrong},
+        "role": {"correct": tp - len(role_wrong), "total": tp,
+                 "accuracy": _ratio(tp - len(role_wrong), tp), "wrong": role_wrong},
+    }
+
+    return {
+        "report": gold.report,
+        "commitments": {
+            "gold": len(gold.commitments),
+            "pred": len(pred.commitments),
+            "found": len(matches),
+            "precision": _ratio(len(matches), len(pred.commitments)),
+            "recall": _ratio(len(matches), len(gold.commitments)),
+            "missed": [_brief(gold.commitments[i]) for i in missed],
+            "extra": [_brief(pred.commitments[j]) for j in extra],
+            "matched_by_title": [
+                {"gold": gold.commitments[i].number, "pred": pred.commitments[j].number}
+                for i, j, by, _ in matches if by == "title"
+            ],
+        },
+        "titles": {
+            "threshold": TITLE_OK_THRESHOLD,
+            "mean_ratio": round(sum(t["ratio"] for t in titles) / len(titles), 2) if titles else None,
+            "at_or_above": title_ok,
+            "total": len(titles),
+            "below": [t for t in titles if t["ratio"] < TITLE_OK_THRESHOLD],
+        },
+        "status": status,
+        "section": _field_accuracy(pairs, lambda c: c.section),
+        "urls": urls,
+        "actors": actors,
+        "irm": {
+            "completion": _field_accuracy(pairs, lambda c: c.irm.completion if c.irm else None),
+            "results": _field_accuracy(pairs, lambda c: c.irm.results if c.irm else None),
+        },
+    }

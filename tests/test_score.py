@@ -1,0 +1,124 @@
+"""The scorer: gold against itself is perfect, and a perturbed copy gives the exact expected counts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.models import Actor, Commitment, CommitmentReport
+from pipeline.score import (
+    ACTOR_THRESHOLD,
+    match_actors,
+    name_similarity,
+    normalize_url,
+    score_report,
+)
+
+GOLD = Path("gold/000_5431f427d6bef971/commitments.json")
+
+
+@pytest.fixture(scope="module")
+def gold() -> CommitmentReport:
+    return CommitmentReport.model_validate(json.loads(GOLD.read_text(encoding="utf-8")))
+
+
+def by_number(report: CommitmentReport, number: int) -> Commitment:
+    return next(c for c in report.commitments if c.number == number)
+
+
+def test_gold_against_itself_is_perfect(gold):
+    r = score_report(gold, gold)
+    n = len(gold.commitments)
+    n_actors = sum(len(c.actors) for c in gold.commitments)
+    assert r["commitments"]["found"] == n and not r["commitments"]["missed"] and not r["commitments"]["extra"]
+    assert r["titles"]["mean_ratio"] == 100 and r["titles"]["at_or_above"] == n
+    for key in ("status", "section", "urls"):
+        assert r[key]["accuracy"] == 1.0 and r[key]["wrong"] == []
+    assert r["irm"]["completion"]["accuracy"] == 1.0 and r["irm"]["results"]["accuracy"] == 1.0
+    assert r["actors"]["micro"] == {"tp": n_actors, "pred": n_actors, "gold": n_actors,
+                                    "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert r["actors"]["sector"]["accuracy"] == 1.0 and r["actors"]["role"]["accuracy"] == 1.0
+    assert sum(sum(row.values()) for row in r["status"]["confusion"].values()) == n
+    json.dumps(r)  # serialisable as is
+
+
+@pytest.fixture(scope="module")
+def perturbed(gold):
+    pred = gold.model_copy(deep=True)
+    c2, c3, c4, c6, c7, c8, c10 = (by_number(pred, n) for n in (2, 3, 4, 6, 7, 8, 10))
+    dropped = c2.actors.pop()                                    # 1 missed actor
+    c3.actors[3].name = c3.actors[3].name + "s"                  # one letter off: still matched
+    c3.actors[0] = Actor(name="SEP", sector=c3.actors[0].sector)  # acronym only: matched by acronym
+    renamed = c4.actors[0].name
+    c4.actors[0].name = "Secretaría de Marina"                   # another body: 1 missed + 1 extra
+    c6.status = "completado"                                     # gold: avance_limitado
+    c7.number = 70                                               # wrong number, same title
+    c8.urls = [u.replace("https://tablero.", "HTTPS://TABLERO.") + "/" for u in c8.urls]  # same URL
+    c10.urls = [c10.urls[0] + "-x"]                              # wrong URL
+    c10.actors[1].sector = "academia" if c10.actors[1].sector != "academia" else "gobierno"
+    c10.actors[2].role = "coadyuvante" if c10.actors[2].role != "coadyuvante" else "participante"
+    c10.irm.results = "marginal" if c10.irm.results != "marginal" else "excepcional"
+    pred.commitments = [c for c in pred.commitments if c.number != 13]  # missing commitment
+    pred.commitments.append(Commitment(                          # extra commitment, 2 actors
+        number=99, title="Compromiso inventado de datos abiertos",
+        actors=[Actor(name="Organización Inventada"), Actor(name="Otra Organización Inventada")]))
+    return pred, dropped.name, renamed
+
+
+def test_perturbed_copy_gives_exact_counts(gold, perturbed):
+    pred, dropped, renamed = perturbed
+    r = score_report(gold, pred)
+    c = r["commitments"]
+    assert (c["gold"], c["pred"], c["found"]) == (13, 13, 12)
+    assert [m["number"] for m in c["missed"]] == [13]
+    assert [e["number"] for e in c["extra"]] == [99]
+    assert c["matched_by_title"] == [{"gold": 7, "pred": 70}]
+
+    assert r["status"]["correct"] == 11 and r["status"]["total"] == 12
+    assert r["status"]["wrong"] == [{"number": 6, "gold": "avance_limitado", "pred": "completado"}]
+    assert r["status"]["confusion"]["avance_limitado"] == {"avance_limitado": 2, "completado": 1}
+
+    assert r["urls"]["correct"] == 11
+    [wrong_url] = r["urls"]["wrong"]
+    assert wrong_url["number"] == 10 and len(wrong_url["missing"]) == 1 and wrong_url["extra"][0].endswith("-x")
+
+    a = r["actors"]
+    gold_matched = sum(len(x.actors) for x in gold.commitments if x.number != 13)
+    assert a["micro"]["gold"] == gold_matched
+    assert a["micro"]["pred"] == gold_matched - 1
+    assert a["micro"]["tp"] == gold_matched - 2
+    assert a["micro_all"]["gold"] == 109 and a["micro_all"]["pred"] == gold_matched - 1 + 2
+    per = {e["number"]: e for e in a["per_commitment"]}
+    assert [m["name"] for m in per[2]["missed"]] == [dropped] and per[2]["extra"] == []
+    assert per[3]["tp"] == per[3]["gold"] and {"by": "acronym", "gold": "Secretaría de Educación Pública",
+                                                 "pred": "SEP"} .items() <= per[3]["pairs"][0].items()
+    assert [m["name"] for m in per[4]["missed"]] == [renamed]
+    assert [e["name"] for e in per[4]["extra"]] == ["Secretaría de Marina"]
+    assert [(w["number"], w["gold_actor"]) for w in a["sector"]["wrong"]] == [(10, by_number(gold, 10).actors[1].name)]
+    gold_role = by_number(gold, 10).actors[2].role
+    assert [(w["number"], w["gold"]) for w in a["role"]["wrong"]] == [(10, gold_role)]
+    assert a["role"]["wrong"][0]["pred"] != gold_role
+    assert a["sector"]["total"] == gold_matched - 2
+
+    assert [w["number"] for w in r["irm"]["results"]["wrong"]] == [10]
+    assert r["irm"]["completion"]["accuracy"] == 1.0
+    assert r["titles"]["at_or_above"] == 12
+
+
+def test_actor_matching_is_one_to_one_and_rejects_truncated_names():
+    gold = [Actor(name="Comisión Nacional del Agua"), Actor(name="Fundar, Centro de Análisis e Investigación, A.C.")]
+    pred = [Actor(name="Fundar, Centro de Análisis e Investigación"),
+            Actor(name="FUNDAR, Centro de Análisis e Investigación, A.C."),
+            Actor(name="Comisión Nacional")]
+    pairs, missed, extra = match_actors(gold, pred)
+    assert [(i, j) for i, j, _, _ in pairs] == [(1, 1)]  # the exact form wins, the other is extra
+    assert missed == [0] and extra == [0, 2]
+    assert name_similarity("Comisión Nacional", "Comisión Nacional del Agua") < ACTOR_THRESHOLD
+    assert name_similarity("Secretaría de Educación Pública", "Secretaría de la Función Pública") < ACTOR_THRESHOLD
+    assert name_similarity("Transparencia Mexicana, A.C.", "Transparencia Mexicana") >= ACTOR_THRESHOLD
+
+
+def test_url_normalization_keeps_the_path_case():
+    assert normalize_url(" HTTPS://Tablero.Example.org/compromiso/Salud/ ") == "https://tablero.example.org/compromiso/Salud"
+    assert normalize_url("https://x.org/a") != normalize_url("https://x.org/A")
