@@ -44,14 +44,17 @@ pages ``gold_root/X/text/NNN.txt``, and sums everything into an overall entry.
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
 
 from pipeline.models import Actor, Commitment, CommitmentReport
+from pipeline.repair.metrics import PageScore, score_page
 
 TITLE_MATCH_THRESHOLD = 80.0
 """Least title similarity for pairing commitments whose numbers did not pair them."""
@@ -323,3 +326,162 @@ def score_report(gold: CommitmentReport, pred: CommitmentReport) -> dict:
             "results": _field_accuracy(pairs, lambda c: c.irm.results if c.irm else None),
         },
     }
+
+
+# --- text accuracy on the gold pages ----------------------------------------------------------
+
+_GOLD_PAGE = re.compile(r"^(\d+)\.txt$")
+
+
+def _pages(path: Path) -> list[list[str]]:
+    """A text output split into pages (form feeds) and lines."""
+    return [page.split("\n") for page in path.read_text(encoding="utf-8").split("\f")]
+
+
+def score_text_pages(gold_dir: Path, pred_dir: Path) -> Optional[dict]:
+    """Raw (`text.txt`) and repaired (`clean.txt`) body text against the gold pages
+    `gold_dir/text/NNN.txt` (NNN = page ordinal), line by line with `pipeline.repair.metrics.score_page`.
+    None when the gold has no text pages. A page that cannot be scored is listed in `skipped` with why."""
+    text_dir = gold_dir / "text"
+    gold_pages = sorted(
+        (int(m.group(1)), f) for f in (text_dir.iterdir() if text_dir.is_dir() else [])
+        if (m := _GOLD_PAGE.match(f.name))
+    )
+    if not gold_pages:
+        return None
+    missing = [name for name in ("text.txt", "clean.txt") if not (pred_dir / name).exists()]
+    if missing:
+        return {"error": f"{pred_dir}: no {' or '.join(missing)}, so the text is not scored"}
+    raw, clean = _pages(pred_dir / "text.txt"), _pages(pred_dir / "clean.txt")
+    total, rows, skipped = PageScore(), [], []
+    for number, gold_file in gold_pages:
+        if number > len(raw) or number > len(clean):
+            skipped.append({"page": number, "reason": f"text.txt has {len(raw)} pages, clean.txt {len(clean)}"})
+            continue
+        raw_lines, clean_lines = raw[number - 1], clean[number - 1]
+        if len(raw_lines) != len(clean_lines):
+            skipped.append({"page": number, "reason": f"text.txt has {len(raw_lines)} lines on this page, "
+                                                      f"clean.txt {len(clean_lines)}: cannot pair them"})
+            continue
+        page = score_page(gold_file.read_text(encoding="utf-8"), raw_lines, clean_lines)
+        total.add(page)
+        rows.append({"page": number, "words": page.ref_words, **_rounded(page.rates()),
+                     "unmatched_raw_lines": len(page.unmatched_raw_lines),
+                     "unmatched_gold_words": page.unmatched_gold_words})
+    return {**_text_summary(total), "pages": len(rows), "skipped": skipped, "per_page": rows}
+
+
+_COUNTS = ("ref_words", "ref_chars", "raw_word_errors", "raw_char_errors", "rep_word_errors",
+           "rep_char_errors", "correct_in_raw", "correct_made_wrong", "unmatched_gold_words",
+           "illegible_spans")
+
+
+def _rounded(d: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def _text_summary(total: PageScore) -> dict:
+    rates = _rounded(total.rates()) if total.ref_words else {}
+    return {"words": total.ref_words, **rates,
+            "unmatched_raw_lines": len(total.unmatched_raw_lines),
+            "unmatched_gold_words": total.unmatched_gold_words,
+            "counts": {k: getattr(total, k) for k in _COUNTS}}
+
+
+# --- the corpus -------------------------------------------------------------------------------
+
+
+def load_report(path: Path) -> CommitmentReport:
+    """A `commitments.json`; ValueError naming the file when it is not a CommitmentReport."""
+    try:
+        return CommitmentReport.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable CommitmentReport ({exc})") from exc
+
+
+def score_corpus(gold_root: Path, pred_root: Path) -> dict:
+    """Score every `gold_root/X/commitments.json` against `pred_root/X/commitments.json`.
+
+    Returns {"gold_root", "pred_root", "thresholds", "reports": [...], "overall": {...}}. A report
+    without a readable prediction is an entry with `error` (not scored, not in the overall); an
+    unreadable gold file raises ValueError naming it."""
+    gold_root, pred_root = Path(gold_root), Path(pred_root)
+    gold_files = sorted(gold_root.glob("*/commitments.json"))
+    if not gold_files:
+        raise ValueError(f"{gold_root}: no */commitments.json gold files")
+    reports = []
+    for gold_file in gold_files:
+        name = gold_file.parent.name
+        gold = load_report(gold_file)
+        pred_file = pred_root / name / "commitments.json"
+        if not pred_file.exists():
+            reports.append({"report": name, "error": f"no prediction: {pred_file} does not exist"})
+            continue
+        try:
+            pred = load_report(pred_file)
+        except ValueError as exc:
+            reports.append({"report": name, "error": str(exc)})
+            continue
+        entry = score_report(gold, pred)
+        entry["report"] = name
+        entry["text"] = score_text_pages(gold_file.parent, pred_file.parent)
+        reports.append(entry)
+    overall = _overall([r for r in reports if "error" not in r])
+    return {
+        "gold_root": str(gold_root),
+        "pred_root": str(pred_root),
+        "thresholds": {"title_match": TITLE_MATCH_THRESHOLD, "title_ok": TITLE_OK_THRESHOLD,
+                       "actor": ACTOR_THRESHOLD},
+        "reports": reports,
+        "overall": {"reports": len(reports), "scored": sum("error" not in r for r in reports),
+                    "not_scored": [r["report"] for r in reports if "error" in r], **overall},
+    }
+
+
+def _sum_acc(parts: list[dict]) -> dict:
+    correct, total = sum(p["correct"] for p in parts), sum(p["total"] for p in parts)
+    return {"correct": correct, "total": total, "accuracy": _ratio(correct, total)}
+
+
+def _sum_prf(parts: list[dict]) -> dict:
+    return prf(sum(p["tp"] for p in parts), sum(p["pred"] for p in parts), sum(p["gold"] for p in parts))
+
+
+def _overall(scored: list[dict]) -> dict:
+    """Counts summed over the scored reports, rates recomputed from the sums."""
+    com = {k: sum(r["commitments"][k] for r in scored) for k in ("gold", "pred", "found")}
+    com["missed"] = sum(len(r["commitments"]["missed"]) for r in scored)
+    com["extra"] = sum(len(r["commitments"]["extra"]) for r in scored)
+    com["precision"], com["recall"] = _ratio(com["found"], com["pred"]), _ratio(com["found"], com["gold"])
+    n_titles = sum(r["titles"]["total"] for r in scored)
+    titles = {
+        "mean_ratio": round(sum((r["titles"]["mean_ratio"] or 0) * r["titles"]["total"] for r in scored)
+                            / n_titles, 2) if n_titles else None,
+        "at_or_above": sum(r["titles"]["at_or_above"] for r in scored), "total": n_titles,
+    }
+    texts = [r["text"] for r in scored if r["text"] and "counts" in r["text"]]
+    total = PageScore()
+    for t in texts:
+        total.add(PageScore(**t["counts"]))
+    text = {**_text_summary(total), "pages": sum(t["pages"] for t in texts)} if texts else None
+    if text:
+        text["unmatched_raw_lines"] = sum(t["unmatched_raw_lines"] for t in texts)
+    return {
+        "commitments": com,
+        "titles": titles,
+        "status": _sum_acc([r["status"] for r in scored]),
+        "section": _sum_acc([r["section"] for r in scored]),
+        "urls": _sum_acc([r["urls"] for r in scored]),
+        "actors": {
+            "micro": _sum_prf([r["actors"]["micro"] for r in scored]),
+            "micro_all": _sum_prf([r["actors"]["micro_all"] for r in scored]),
+            "sector": _sum_acc([r["actors"]["sector"] for r in scored]),
+            "role": _sum_acc([r["actors"]["role"] for r in scored]),
+        },
+        "irm": {
+            "completion": _sum_acc([r["irm"]["completion"] for r in scored]),
+            "results": _sum_acc([r["irm"]["results"] for r in scored]),
+        },
+        "text": text,
+    }
+

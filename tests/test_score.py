@@ -12,6 +12,7 @@ from pipeline.score import (
     match_actors,
     name_similarity,
     normalize_url,
+    score_corpus,
     score_report,
 )
 
@@ -122,3 +123,47 @@ def test_actor_matching_is_one_to_one_and_rejects_truncated_names():
 def test_url_normalization_keeps_the_path_case():
     assert normalize_url(" HTTPS://Tablero.Example.org/compromiso/Salud/ ") == "https://tablero.example.org/compromiso/Salud"
     assert normalize_url("https://x.org/a") != normalize_url("https://x.org/A")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_score_corpus_sums_reports_scores_text_and_lists_missing_predictions(tmp_path, gold):
+    gold_root, pred_root = tmp_path / "gold", tmp_path / "pred"
+    _write(gold_root / "a" / "commitments.json", GOLD.read_text(encoding="utf-8"))
+    _write(gold_root / "a" / "text" / "001.txt", "La Secretaría de Salud publicó los datos abiertos.\nSegunda línea del texto.\n")
+    _write(gold_root / "a" / "text" / "002.txt", "Otra página.\n")
+    _write(gold_root / "a" / "text" / "001.footnotes.txt", "1 una nota\n")  # not a page
+    _write(gold_root / "b" / "commitments.json", GOLD.read_text(encoding="utf-8"))
+    pred = gold.model_copy(deep=True)
+    pred.commitments = pred.commitments[1:]
+    _write(pred_root / "a" / "commitments.json", pred.model_dump_json())
+    _write(pred_root / "a" / "text.txt",
+           "La Secretaria de Salud publicó los dalos abiertos.\nSegunda línea del texto.\fOtra página.\nde más\n")
+    _write(pred_root / "a" / "clean.txt",
+           "La Secretaría de Salud publicó los datos abiertos.\nSegunda línea del texto.\fOtra página.\n")
+
+    r = score_corpus(gold_root, pred_root)
+    a, b = r["reports"]
+    assert b == {"report": "b", "error": f"no prediction: {pred_root / 'b' / 'commitments.json'} does not exist"}
+    assert r["overall"]["scored"] == 1 and r["overall"]["not_scored"] == ["b"]
+    assert r["overall"]["commitments"]["missed"] == 1 and r["overall"]["commitments"]["found"] == 12
+    text = a["text"]
+    assert text["pages"] == 1 and text["per_page"][0]["page"] == 1
+    assert [s["page"] for s in text["skipped"]] == [2]  # 3 raw lines, 2 clean lines: not paired
+    assert text["counts"]["raw_word_errors"] == 2 and text["counts"]["rep_word_errors"] == 0
+    assert text["repaired_wer"] == 0 and text["raw_wer"] == round(2 / 12, 4)
+    assert r["overall"]["text"]["raw_wer"] == text["raw_wer"]
+    json.dumps(r)
+
+
+def test_score_corpus_names_an_unreadable_prediction(tmp_path):
+    gold_root, pred_root = tmp_path / "gold", tmp_path / "pred"
+    _write(gold_root / "a" / "commitments.json", GOLD.read_text(encoding="utf-8"))
+    _write(pred_root / "a" / "commitments.json", "{not json")
+    [entry] = score_corpus(gold_root, pred_root)["reports"]
+    assert str(pred_root / "a" / "commitments.json") in entry["error"]
+    with pytest.raises(ValueError, match="no \\*/commitments.json"):
+        score_corpus(pred_root / "nothing", pred_root)
