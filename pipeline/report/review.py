@@ -157,14 +157,16 @@ def _actor_rows(pred: Optional[Commitment], gold: Optional[Commitment]) -> list[
 
 
 def _start(c: Commitment) -> Optional[tuple[int, int]]:
-    """Where the commitment's section starts: its title's evidence, else its earliest evidence."""
-    if "title" in c.evidence:
-        e = c.evidence["title"]
-        return (e.page, e.line or 0)
-    spots = [(e.page, e.line or 0) for e in c.evidence.values()]
-    if spots:
-        return min(spots)
-    return (min(c.pages), 0) if c.pages else None
+    """Where the commitment's section starts: its title's evidence when that lies on the section's
+    pages (a title can be read elsewhere, e.g. from a summary table), else the top of its first page,
+    else its earliest evidence other than the chapter heading (`section`)."""
+    title = c.evidence.get("title")
+    if title is not None and (not c.pages or title.page in c.pages):
+        return (title.page, title.line or 0)
+    if c.pages:
+        return (min(c.pages), 0)
+    spots = [(e.page, e.line or 0) for k, e in c.evidence.items() if k != "section"]
+    return min(spots) if spots else None
 
 
 def _section_corrections(
