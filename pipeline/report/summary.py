@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.export import atomic_write_json, atomic_write_text
@@ -51,14 +52,14 @@ HEADERS = ["report", "found", "missed", "extra", "titles ok", "status", "URLs", 
 
 def format_table(result: dict) -> Table:
     """One row per report and an overall row; reports without a prediction say why."""
-    table = Table(title=f"Scores: {result['pred_root']} against {result['gold_root']}")
+    table = Table(title=escape(f"Scores: {result['pred_root']} against {result['gold_root']}"))
     for h in HEADERS:
         table.add_column(h, overflow="fold")
     for r in result["reports"]:
         if "error" in r:
-            table.add_row(r["report"], f"[red]not scored: {r['error']}[/red]", *[""] * (len(HEADERS) - 2))
+            table.add_row(escape(r["report"]), f"[red]not scored: {escape(r['error'])}[/red]", *[""] * (len(HEADERS) - 2))
         else:
-            table.add_row(*_row(r["report"], r))
+            table.add_row(*map(escape, _row(r["report"], r)))
     if result["overall"]["scored"]:
         table.add_row(*_row("[b]overall[/b]", result["overall"]), end_section=True)
     return table
