@@ -39,8 +39,14 @@ Metrics (every wrong value is listed, not only counted)
 - IRM: accuracy of `irm.completion` and `irm.results` (a null `irm` counts as both levels null).
 
 ``score_corpus`` scores every ``gold_root/X/commitments.json`` that has ``pred_root/X/commitments.json``,
-adds text CER/WER (raw ``text.txt`` and repaired ``clean.txt``, pages split by form feeds) on the gold
-pages ``gold_root/X/text/NNN.txt``, and sums everything into an overall entry.
+adds text CER/WER of the raw ``text.txt`` and the repaired ``clean.txt`` (pages split by form feeds,
+page N = the N-th chunk) on the gold pages ``gold_root/X/text/NNN.txt``, and sums everything into an
+overall entry (counts summed, rates recomputed). The text is compared line by line with
+``pipeline.repair.metrics.score_page`` (raw lines matched to the gold lines they transcribe; what
+matches nothing is counted, not scored), so raw and repaired lines of a page must pair one to one: a
+page where they do not is listed in ``skipped``. Pages come from the pipeline's own page split, so the
+figures can differ slightly from ``python -m pipeline.repair.evaluate``, which cuts pages with the
+gold's ``pages.json``.
 """
 from __future__ import annotations
 
