@@ -64,7 +64,7 @@ def process_report(
         folder = report_dir(out, path)
         tasks.write_outputs(doc, folder)
         repaired = tasks.repair.with_options(**opts)(doc, repair_version())
-        tasks.write_repair(repaired, folder)
+        tasks.write_repair(doc, repaired, folder)
         summary.update(
             ok=True,
             source=doc.source.value,

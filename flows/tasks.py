@@ -62,8 +62,8 @@ def extract(doc: Document, repaired: RepairResult, code: str) -> CommitmentRepor
 
 
 @task(name="write-repair")
-def write_repair(repaired: RepairResult, report_dir: Path) -> None:
-    export.write_repair(repaired.text(), repaired.corrections, report_dir)
+def write_repair(doc: Document, repaired: RepairResult, report_dir: Path) -> None:
+    export.write_repair(process.clean_text(doc, repaired), repaired.corrections, report_dir)
 
 
 @task(name="write-commitments")

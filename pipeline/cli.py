@@ -138,7 +138,7 @@ def repair(
 ) -> None:
     """Repair OCR artifacts; the repaired text goes to standard output."""
     from pipeline.export import atomic_write_text
-    from pipeline.process import read_report, repair_document
+    from pipeline.process import clean_text, read_report, repair_document
     from pipeline.layout import join_paragraphs
     from pipeline.repair import repair_text
 
@@ -146,8 +146,9 @@ def repair(
         if file == "-":
             text, corrections = repair_text(sys.stdin.read())
         else:
-            result = repair_document(read_report(Path(file)))
-            text, corrections = result.text(), result.corrections
+            doc = read_report(Path(file))
+            result = repair_document(doc)
+            text, corrections = clean_text(doc, result), result.corrections
     except Exception as exc:  # noqa: BLE001 - typed errors become messages, others propagate
         _fail(exc)
     sys.stdout.write((text if keep_lines else join_paragraphs(text)) + "\n")
@@ -180,6 +181,34 @@ def extract(
         table.add_row(str(c.number), c.title, c.section or "-", c.status or "[red]?", str(len(c.actors)),
                       str(len(c.urls)), f"{min(c.pages)}-{max(c.pages)}" if c.pages else "-")
     Console().print(table)
+
+
+@app.command()
+def score(
+    gold: Path = typer.Option(Path("gold"), "--gold", help="gold root: one folder per report with commitments.json"),
+    pred: Path = typer.Option(Path("outputs"), "--pred", help="predictions: the output folder of ogp run"),
+    out: Optional[Path] = typer.Option(None, "--out", help="where score.json and score.md go (default: --pred)"),
+    min_f1: Optional[float] = typer.Option(
+        None, "--min-f1", help="exit with code 4 if the overall actor F1 is below this (a regression gate)"
+    ),
+) -> None:
+    """Score extracted commitments against the gold set; print the table, write score.json/score.md."""
+    from pipeline.report import format_table, write_score
+    from pipeline.score import score_corpus
+
+    try:
+        result = score_corpus(gold, pred)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(ExitCode.BAD_ARGS)
+    Console().print(format_table(result))
+    write_score(result, out or pred)
+    err.print(f"wrote {(out or pred) / 'score.json'} and score.md")
+    if min_f1 is not None:
+        f1 = result["overall"]["actors"]["micro_all"]["f1"] if result["overall"]["scored"] else None
+        if f1 is None or f1 < min_f1:
+            err.print(f"[red]actor F1 {f1 if f1 is None else round(f1, 4)} is below --min-f1 {min_f1}[/red]")
+            raise typer.Exit(ExitCode.BELOW_THRESHOLD)
 
 
 def main() -> None:

@@ -29,6 +29,15 @@ def repair_document(doc: Document) -> RepairResult:
     return repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
 
 
+def clean_text(doc: Document, repaired: RepairResult) -> str:
+    """The repaired body text, one form feed between pages: every page of the document, an empty
+    one too, so that page N of clean.txt is page N of text.txt."""
+    pages: dict[int, list[str]] = {p.number: [] for p in doc.pages}
+    for ln in repaired.lines:
+        pages.setdefault(ln.page, []).append(ln.text)
+    return "\f".join("\n".join(texts) for _, texts in sorted(pages.items()))
+
+
 def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
     from pipeline.extract import extract_commitments
 

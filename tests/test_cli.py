@@ -38,3 +38,30 @@ def test_bad_input_names_the_file_and_the_fix(tmp_path):
     assert "scan.pdf" in res.stderr and "not a PDF" in res.stderr and "re-export" in res.stderr
     missing = ogp("extract", str(tmp_path / "nowhere.txt"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def _prediction(tmp_path, drop_actors: int) -> str:
+    """A prediction folder: the gold commitments with `drop_actors` actors removed."""
+    gold = json.loads(open("gold/000_5431f427d6bef971/commitments.json", encoding="utf-8").read())
+    dropped = 0
+    for c in gold["commitments"]:
+        while c["actors"] and dropped < drop_actors:
+            c["actors"].pop()
+            dropped += 1
+    folder = tmp_path / "pred" / "000_5431f427d6bef971"
+    folder.mkdir(parents=True)
+    (folder / "commitments.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
+    return str(tmp_path / "pred")
+
+
+def test_score_gate_passes_and_fails_on_actor_f1(tmp_path):
+    good = ogp("score", "--pred", _prediction(tmp_path / "a", 0), "--min-f1", "0.95")
+    assert good.returncode == 0, good.stderr
+    result = json.loads((tmp_path / "a" / "pred" / "score.json").read_text(encoding="utf-8"))
+    assert result["overall"]["actors"]["micro_all"]["f1"] == 1.0
+    assert (tmp_path / "a" / "pred" / "score.md").read_text(encoding="utf-8").startswith("# Scores")
+    # 20 of 109 actors missed: recall 0.82, F1 0.90 < 0.95
+    bad = ogp("score", "--pred", _prediction(tmp_path / "b", 20), "--min-f1", "0.95")
+    assert bad.returncode == 4 and "below --min-f1" in bad.stderr
+    nothing = ogp("score", "--gold", str(tmp_path / "no-gold"), "--pred", str(tmp_path))
+    assert nothing.returncode == 1 and "no-gold" in nothing.stderr

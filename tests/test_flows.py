@@ -128,3 +128,23 @@ def test_mixed_batch_of_good_and_broken_reports(prefect_harness, sample_pdfs, tm
     assert summaries["poor-layer"]["ocr_pages"] == 2 and summaries["text-layer"]["ocr_pages"] == 0
     errors = {Path(e["file"]).stem: e["error"] for e in json.loads((out / "errors.json").read_text())}
     assert errors == {"truncated": "UnreadablePdf", "encrypted": "EncryptedPdf", "zero-pages": "EmptyPdf"}
+
+
+def test_evaluate_flow_writes_scores_and_publishes_artifacts(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.evaluate import evaluate
+
+    pred = tmp_path / "pred" / "000_5431f427d6bef971"
+    pred.mkdir(parents=True)
+    shutil.copy("gold/000_5431f427d6bef971/commitments.json", pred / "commitments.json")
+    result = evaluate(Path("gold"), tmp_path / "pred")
+    assert result["overall"]["commitments"]["found"] == 13
+    assert json.loads((tmp_path / "pred" / "score.json").read_text())["overall"]["actors"]["micro_all"]["f1"] == 1.0
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ogp-scores", "ogp-scores-table"])))
+    kinds = {a.key: a.type for a in found}
+    assert kinds == {"ogp-scores": "markdown", "ogp-scores-table": "table"}
+    table = next(a for a in found if a.key == "ogp-scores-table")
+    assert "000_5431f427d6bef971" in str(table.data)

@@ -50,6 +50,14 @@ HEADERS = ["report", "found", "missed", "extra", "titles ok", "status", "URLs", 
            "sector", "role", "IRM compl. · results", "WER raw → repaired"]
 
 
+def table_rows(result: dict) -> list[list[str]]:
+    """The scored reports' rows (columns `HEADERS`) and the overall row, as plain text."""
+    rows = [_row(r["report"], r) for r in result["reports"] if "error" not in r]
+    if result["overall"]["scored"]:
+        rows.append(_row("overall", result["overall"]))
+    return rows
+
+
 def format_table(result: dict) -> Table:
     """One row per report and an overall row; reports without a prediction say why."""
     table = Table(title=escape(f"Scores: {result['pred_root']} against {result['gold_root']}"))
