@@ -18,13 +18,15 @@ import ftfy
 from pipeline.models import Correction, Footnote, Line
 from pipeline.repair import urls
 from pipeline.repair.rules import Rules, load_rules
-from pipeline.repair.words import choose, zipf
+from pipeline.repair.words import DocumentModel, choose, readings
 
 _TOKEN = re.compile(r"[^\s]+")
-_WORD = re.compile(r"^([(\"“¿¡]*)(.+?)([)\"”.,;:!?]*)$")
-# a footnote reference glued to a word: digits, or symbols OCR makes of superscript digits
-_GLUED = re.compile(r"^(?P<word>[A-Za-zÁÉÍÓÚÑáéíóúñü)\-]{2,}?)(?P<mark>\d{1,2}|[!®°*%¥]+\d{0,2}|[?]\d{1,2}\**)(?P<tail>[.,;:)]*)$")
-_SYMBOL_DIGITS = {"!": "1", "l": "1", "I": "1"}
+_WORD = re.compile(r"^([(\"“”'‘’¿¡•\-–—\[]*)(.+?)([)\]\"”’'.,;:!?]*)$")
+# a footnote reference glued to a word: digits, or the symbols OCR makes of superscript digits
+_MARK_CHARS = "!?®°*%'’>™¥²³¹⁰¹²³⁴⁵⁶⁷⁸⁹\"”"
+_GLUED = re.compile(rf"^(?P<word>.*?(?:[^\W\d_]|\)|(?:19|20)\d\d))(?P<mark>[{_MARK_CHARS}\d]+)(?P<tail>[.,;:)]*)$")
+_SYMBOL_DIGITS = {"!": "1", "°": "0", "¹": "1", "²": "2", "³": "3"}
+_LETTERS = re.compile(r"[^\W\d_]")
 
 
 @dataclass
@@ -52,60 +54,113 @@ class _Editor:
 
 
 def _vocabulary(lines: list[Line]) -> Counter:
-    return Counter(m.group(0).lower() for ln in lines for m in re.finditer(r"[^\W\d_]{3,}", ln.text))
+    return Counter(m.group(0).lower() for ln in lines for m in re.finditer(r"[^\W\d_]{2,}", ln.text))
 
 
-def _footnote_mark(mark: str, page_notes: list[str], used: set[str]) -> tuple[str | None, float]:
-    """The footnote number a glued mark stands for on this page, and how sure that is."""
-    digits = "".join(_SYMBOL_DIGITS.get(ch, ch) for ch in mark if ch.isdigit() or ch in _SYMBOL_DIGITS)
-    if digits in page_notes:
-        return digits, 0.95 if mark.isdigit() else 0.8
-    free = [n for n in page_notes if n not in used]
-    if free:
-        return free[0], 0.55
-    return None, 0.0
+class _Footnotes:
+    """Assigns glued reference marks to footnote numbers: the number the mark spells, if the page has
+    that footnote; else the page's next unused footnote after the last one referenced (footnotes are
+    numbered through the document); else, on a page whose footnotes the layout did not find, the
+    running number + 1, with low confidence."""
+
+    def __init__(self, footnotes: list[Footnote]):
+        self.by_page: dict[int, list[str]] = {}
+        for f in footnotes:
+            self.by_page.setdefault(f.page, []).append(f.number)
+        self.used: set[tuple[int, str]] = set()
+        self.last = 0
+
+    def number(self, page: int, mark: str) -> tuple[str | None, float]:
+        notes = [n for n in self.by_page.get(page, []) if (page, n) not in self.used]
+        digits = "".join(_SYMBOL_DIGITS.get(ch, ch) for ch in mark if ch.isdigit() or ch in _SYMBOL_DIGITS)
+        if digits in notes:
+            number, conf = digits, 0.95 if mark.isdigit() else 0.85
+        elif notes:
+            later = [n for n in notes if n.isdigit() and int(n) > self.last]
+            number, conf = (later or notes)[0], 0.6
+        elif self.last and not self.by_page.get(page):
+            number, conf = str(self.last + 1), 0.4
+        else:
+            return None, 0.0
+        self.used.add((page, number))
+        if number.isdigit():
+            self.last = max(self.last, int(number))
+        return number, conf
 
 
-def _repair_tokens(text: str, ed: _Editor, rules: Rules, vocab: Counter, page_notes: list[str],
-                   used: set[str]) -> str:
+def _is_marker(word: str, mark: str, open_question: bool, lexicon) -> bool:
+    """Whether symbols glued after a word are a footnote reference rather than punctuation."""
+    if mark in ("?", "!"):
+        return not open_question and lexicon.valid(word.strip("()¿¡\"“"))
+    if mark in ('"', "”"):
+        return False
+    if mark == "%":
+        return bool(re.search(r"(?:19|20)\d\d$", word))
+    if mark.isdigit():
+        core = word.strip("()")
+        return core.isalpha() and lexicon.valid(core) and len(mark) <= 2
+    return True
+
+
+def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, notes: _Footnotes,
+                   state: dict) -> str:
+    text, lexicon = ln.text, model.lexicon
     out, pos = [], 0
     for m in _TOKEN.finditer(text):
         out.append(text[pos:m.start()])
         pos = m.end()
         token = m.group(0)
-        if "://" in token or token.startswith("www."):
+        if "¿" in token:
+            state["question"] = True
+        if "://" in token or token.lower().startswith("www.") or re.search(r"\w\.(?:org|gob|com|mx|net)\b", token):
             out.append(token)
             continue
+        marker = ""
         g = _GLUED.match(token)
-        if g and page_notes and zipf(g.group("word").strip(")-")) >= 2.0 and not token[:1].isdigit():
-            number, conf = _footnote_mark(g.group("mark"), page_notes, used)
+        if g and _is_marker(g.group("word"), g.group("mark"), state["question"], lexicon):
+            number, conf = notes.number(ln.page, g.group("mark"))
             if number:
-                used.add(number)
-                new = f"{g.group('word')}[^{number}]{g.group('tail')}"
+                marker = f"[^{number}]"
+                new = g.group("word") + marker + g.group("tail")
                 ed.record(m.start(), token, new, "footnote-marker", conf)
-                out.append(new)
-                continue
+                token = g.group("word") + g.group("tail")
+        if "?" in token:
+            state["question"] = False
         w = _WORD.match(token)
         if not w:
             out.append(token)
             continue
         lead, core, tail = w.groups()
-        if core in rules.tokens or (core + tail[:1]) in rules.tokens:
-            key = core if core in rules.tokens else core + tail[:1]
-            new_core = rules.tokens[key]
-            rest = tail if key == core else tail[1:]
-            ed.record(m.start(), token, lead + new_core + rest, "short-word", 0.95)
-            out.append(lead + new_core + rest)
-            continue
-        choice = choose(core, rules, vocab)
-        if choice is None:
-            out.append(token)
-            continue
-        new = lead + choice.replacement + tail
-        ed.record(m.start() + len(lead), core, choice.replacement, choice.rule, choice.confidence, choice.applied)
-        out.append(new if choice.applied else token)
+        new_core = _repair_word(core, tail, ed, m.start() + len(lead), rules, model)
+        if new_core is None:
+            new_core, consumed = core, 0
+        else:
+            new_core, consumed = new_core
+        out.append(lead + new_core + marker + tail[consumed:])
     out.append(text[pos:])
     return "".join(out)
+
+
+def _repair_word(core: str, tail: str, ed: _Editor, offset: int, rules: Rules,
+                 model: DocumentModel) -> tuple[str, int] | None:
+    """The repaired word and how many tail characters it took in (`v,` → `y,` is one token)."""
+    for key, consumed in ((core, 0), (core + tail[:1], 1)):
+        if key in rules.tokens and (consumed == 0 or tail[:1]):
+            ed.record(offset, key, rules.tokens[key], "short-word", 0.95)
+            return rules.tokens[key] + (tail[:1] if consumed else ""), consumed
+    if core.startswith("|") and len(core) > 1:
+        rest = core.lstrip("|")
+        for fixed in (rest, "l" + rest):
+            if fixed.isalpha() and model.lexicon.valid(fixed) and model.lexicon.zipf(fixed) >= 3:
+                ed.record(offset, core, fixed, "stray-bar", 0.9)
+                return fixed, 0
+    if not _LETTERS.search(core):
+        return None
+    choice = choose(core, model, rules)
+    if choice is None:
+        return None
+    ed.record(offset, core, choice.replacement, choice.rule, choice.confidence, choice.applied)
+    return (choice.replacement if choice.applied else core), 0
 
 
 def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text: str | None = None) -> RepairResult:
@@ -114,15 +169,14 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     rules = load_rules()
     corrections: list[Correction] = []
     work = [ln.model_copy(update={"words": []}) for ln in lines]
-    vocab = _vocabulary(work)
-    notes_by_page: dict[int, list[str]] = {}
-    for f in footnotes:
-        notes_by_page.setdefault(f.page, []).append(f.number)
+    model = DocumentModel(_vocabulary(work))
+    notes = _Footnotes(list(footnotes))
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
-    used: dict[int, set[str]] = {}
-
+    state = {"question": False, "page": None}
     for i, ln in enumerate(work):
+        if ln.page != state["page"]:
+            state.update(question=False, page=ln.page)
         ed = _Editor(ln, corrections)
         fixed = ftfy.fix_text(ln.text, normalization="NFC")
         if fixed != ln.text:
@@ -135,22 +189,25 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
         nxt = work[i + 1] if i + 1 < len(work) and work[i + 1].page == ln.page else None
         urls.repair_url_line(ln, nxt, known_urls, rules.domains, ed)
-        _join_hyphenation(ln, nxt, ed)
-        ln.text = _repair_tokens(ln.text, ed, rules, vocab, notes_by_page.get(ln.page, []),
-                                 used.setdefault(ln.page, set()))
+        _join_hyphenation(ln, nxt, ed, model)
+        ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)
 
 
-def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor) -> None:
-    """`implemen-` + `tación` → `implementación` on the first line, when the joined word is known."""
+def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> None:
+    """`implemen-` + `tación` → `implementación` on the first line, when the joined word (or its
+    repair) is Spanish and the hyphenated compound is not."""
     if nxt is None or not re.search(r"[^\W\d_]{2,}-$", ln.text) or not nxt.text.strip():
         return
     head = re.search(r"([^\W\d_]+)-$", ln.text).group(1)
-    m = re.match(r"\s*([^\W\d_]+)([.,;:]?)", nxt.text)
+    m = re.match(r"\s*([^\W\d_][^\s.,;:]*)([.,;:]?)", nxt.text)
     if not m:
         return
     joined = head + m.group(1)
-    if zipf(joined) < 2.0 or zipf(joined) < zipf(head + "-" + m.group(1)):
+    lex = model.lexicon
+    if not (lex.valid(joined) or any(r.form for r in readings(joined.lower()) if not r.confusions)):
+        return
+    if lex.valid(head) and lex.valid(m.group(1)) and not lex.valid(joined):
         return
     ed.record(len(ln.text) - len(head) - 1, head + "-", joined + m.group(2), "hyphenation", 0.9)
     ln.text = ln.text[: len(ln.text) - len(head) - 1] + joined + m.group(2)

@@ -1,30 +1,34 @@
-"""Word repair: candidates from the confusion table, scored by a Spanish lexicon (wordfreq Zipf
-frequencies) and by the document's own vocabulary.
+"""Word repair as a noisy channel: for an OCR token, the Spanish forms it may stand for (confusion-table
+substitutions, then accents and ñ restored through the lexicon), each scored as
 
-A word is changed only with evidence: an unknown word gets the best known candidate; a known word is
-replaced only by a much more frequent variant (e.g. an accent the OCR dropped); close calls are
-flagged for review, not applied.
+    score = Zipf frequency of the form − cost of reading the form as the token
+
+where costs are log10 units. Accent drops are priced from *this document's* OCR: how often its
+unambiguous words (`información`, never `informacion` in Spanish) come out without their accent. On
+clean text that rate is near zero, so a correct word (`publica`, a verb) is not turned into another
+(`pública`) without evidence; on an OCR that drops most accents the more common reading wins, and a
+close call is flagged for review instead of applied. A confusion (`é` read for `ó`) may turn one valid
+word into another (`revisé` → `revisó`) only when the document shows that confusion on words where it
+is unambiguous.
 """
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
-from wordfreq import zipf_frequency
-
+from pipeline.repair.lexicon import Lexicon, fold, load
 from pipeline.repair.rules import Rules, load_rules
 
-KNOWN = 2.5  # Zipf frequency from which a word counts as known Spanish
-UNKNOWN = 1.0  # below this a word is not Spanish as printed
-APPLY_MARGIN = 1.2  # a known word yields to a variant this much more frequent (10^1.2 ≈ 16×) …
-FLAG_MARGIN = 0.5  # … and a variant between these margins is flagged for review
 MAX_EDITS = 2
-
-
-@lru_cache(maxsize=200_000)
-def zipf(word: str) -> float:
-    return zipf_frequency(word.lower(), "es")
+SPURIOUS_ACCENT = 2.0  # cost of an accent the OCR added where the form has none
+APPLY_INVALID = 0.35  # an unknown token takes the best form when it beats the next by this much …
+APPLY_VALID = 0.6  # … a valid word yields to another form only by this much (and with evidence)
+EVIDENCE = 2  # document occurrences of a confusion before it may change a valid word
+_ACCENTED = "áéíóúñü"
+_BASE = {"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ñ": "n", "ü": "u"}
 
 
 @dataclass(frozen=True)
@@ -35,78 +39,149 @@ class Choice:
     rule: str
 
 
+@dataclass(frozen=True)
+class Reading:
+    form: str  # lower case
+    cost: float  # channel cost without the document's accent-drop part
+    drops: tuple[str, ...]  # accented letters of the form the token shows without accent
+    confusions: tuple[str, ...]  # confusion-table substitutions used (`é>ó`)
+
+
 def _match_case(template: str, word: str) -> str:
-    if template.isupper() and len(template) > 1:
+    letters = [ch for ch in template if ch.isalpha()]
+    if len(letters) > 1 and all(ch.isupper() for ch in letters):
         return word.upper()
-    if template[:1].isupper():
+    if letters and letters[0].isupper():
         return word[:1].upper() + word[1:]
     return word
 
 
-def candidates(word: str, rules: Rules) -> dict[str, float]:
-    """Variants reachable by up to MAX_EDITS confusion-table substitutions, with their edit cost."""
-    lower = word.lower()
+def _variants(lower: str, rules: Rules) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """The token and what up to MAX_EDITS confusion substitutions make of it: variant → (cost, used)."""
     sites = []
     for c in rules.confusions:
         start = lower.find(c.wrong)
         while start >= 0:
-            sites.append((start, start + len(c.wrong), c.right, c.cost))
+            sites.append((start, start + len(c.wrong), c.right, c.cost, f"{c.wrong}>{c.right}"))
             start = lower.find(c.wrong, start + 1)
-    out: dict[str, float] = {}
-    for k in range(1, MAX_EDITS + 1):
+    out = {lower: (0.0, ())}
+    for k in range(1, min(MAX_EDITS, len(sites)) + 1):
         for combo in combinations(sites, k):
             spans = sorted(combo)
             if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-                continue  # overlapping substitutions
-            s, pos, cost = [], 0, 0.0
-            for a, b, right, c in spans:
-                s.append(lower[pos:a] + right)
+                continue
+            parts, pos, cost = [], 0, 0.0
+            for a, b, right, c, _ in spans:
+                parts.append(lower[pos:a] + right)
                 pos, cost = b, cost + c
-            s.append(lower[pos:])
-            variant = "".join(s)
-            if variant != lower and cost < out.get(variant, 9):
-                out[variant] = cost
+            parts.append(lower[pos:])
+            variant = "".join(parts)
+            if variant not in out or cost < out[variant][0]:
+                out[variant] = (cost, tuple(s[4] for s in spans))
     return out
 
 
-@lru_cache(maxsize=100_000)
-def _choose(word: str) -> Choice | None:
-    rules = load_rules()
-    base = zipf(word)
-    best, best_score, best_cost = None, float("-inf"), 0.0
-    for variant, cost in candidates(word, rules).items():
-        z = zipf(variant)
-        if z < KNOWN:
+def _accent_cost(seen: str, form: str) -> tuple[float, tuple[str, ...]] | None:
+    """How `form` reads as `seen` (same letters up to accents): the accents the OCR dropped, and the
+    cost of any it added."""
+    drops, cost = [], 0.0
+    for s, f in zip(seen, form):
+        if s == f:
             continue
-        score = z - cost
-        if score > best_score:
-            best, best_score, best_cost = variant, score, cost
-    if best is None:
-        return None
-    gain = zipf(best) - base
-    replacement = _match_case(word, best)
-    if base < UNKNOWN:
-        confidence = min(0.99, 0.6 + 0.08 * zipf(best) - 0.2 * best_cost)
-        return Choice(replacement, round(confidence, 2), confidence >= 0.6, "lexicon")
-    if gain >= APPLY_MARGIN:
-        return Choice(replacement, round(min(0.95, 0.5 + 0.15 * gain), 2), True, "accent-frequency")
-    if gain >= FLAG_MARGIN:
-        return Choice(replacement, round(0.3 + 0.2 * gain, 2), False, "accent-frequency")
-    return None
+        if f in _ACCENTED and _BASE[f] == s:
+            drops.append(f)
+        elif s in _ACCENTED and _BASE.get(s) == f:
+            cost += SPURIOUS_ACCENT
+        else:
+            return None
+    return cost, tuple(drops)
 
 
-def choose(word: str, rules: Rules, doc_vocab: dict[str, int] | None = None) -> Choice | None:
-    """The repair of one word, or None to leave it. Protected names and acronyms (all caps) are
-    left alone. A close call becomes a change when the document itself prints the variant more
-    often than the word (its own vocabulary is context evidence); otherwise it is flagged."""
-    if word in rules.protected or (word.isupper() and len(word) > 1) or len(word) < 2:
+@lru_cache(maxsize=200_000)
+def readings(lower: str) -> tuple[Reading, ...]:
+    """Every Spanish form the lower-case token may stand for, with its channel cost."""
+    lexicon, rules = load(), load_rules()
+    out: dict[str, Reading] = {}
+    for variant, (cost, used) in _variants(lower, rules).items():
+        if not variant.isalpha():
+            continue
+        for form in lexicon.spellings(variant):
+            how = _accent_cost(variant, form)
+            if how is None:
+                continue
+            r = Reading(form, cost + how[0], how[1], used)
+            if form not in out or r.cost + 0.3 * len(r.drops) < out[form].cost + 0.3 * len(out[form].drops):
+                out[form] = r
+    return tuple(out.values())
+
+
+class DocumentModel:
+    """What this document's OCR does to Spanish letters, learnt from its own unambiguous words."""
+
+    def __init__(self, vocab: Counter, lexicon: Lexicon | None = None):
+        self.lexicon = lexicon or load()
+        intact: Counter = Counter()
+        dropped: Counter = Counter()
+        self.confusions: Counter = Counter()
+        for token, n in vocab.items():
+            if not token.isalpha() or len(token) < 3:
+                continue
+            forms = self.lexicon.spellings(token)
+            if len(forms) == 1 and forms[0] != fold(token):  # one spelling, and it has accents
+                how = _accent_cost(token, forms[0])
+                if how is not None and how[0] == 0:
+                    for ch in forms[0]:
+                        if ch in _ACCENTED:
+                            (dropped if ch in how[1] else intact)[ch] += n
+        for token, n in vocab.items():
+            if self.lexicon.valid(token):
+                continue
+            found = [r for r in readings(token) if not r.drops and r.confusions]
+            if len(found) == 1:
+                self.confusions.update({c: n for c in found[0].confusions})
+        self.drop_cost = {ch: -math.log10((dropped[ch] + 0.5) / (dropped[ch] + intact[ch] + 2.5)) for ch in _ACCENTED}
+
+    def cost(self, r: Reading) -> float:
+        return r.cost + sum(self.drop_cost[ch] for ch in r.drops)
+
+    def evidenced(self, r: Reading) -> bool:
+        return all(self.confusions[c] >= EVIDENCE for c in r.confusions)
+
+
+def choose(word: str, model: DocumentModel, rules: Rules | None = None) -> Choice | None:
+    """The repair of one word (letters, possibly with OCR digits or symbols inside), or None to leave
+    it. Protected names and acronyms in capitals are left alone."""
+    rules = rules or load_rules()
+    if len(word) < 2 or word in rules.protected or (word.isupper() and word.isalpha()):
         return None
-    if word in rules.tokens:
-        return Choice(rules.tokens[word], 0.95, True, "short-word")
-    if not any(ch.isalpha() for ch in word):
+    return _choose(word, model)
+
+
+def _choose(word: str, model: DocumentModel) -> Choice | None:
+    lower = word.lower()
+    lex = model.lexicon
+    valid = lower.isalpha() and lex.valid(lower)
+    options = []
+    for r in readings(lower):
+        if r.form == lower:
+            continue
+        if valid and not model.evidenced(r):
+            continue
+        options.append((lex.zipf(r.form) - model.cost(r), r))
+    if not options:
         return None
-    choice = _choose(word)
-    if choice and not choice.applied and doc_vocab:
-        if doc_vocab.get(choice.replacement.lower(), 0) > doc_vocab.get(word.lower(), 0):
-            return Choice(choice.replacement, round(choice.confidence + 0.3, 2), True, "document-vocabulary")
-    return choice
+    options.sort(key=lambda o: -o[0])
+    best_score, best = options[0]
+    if valid:
+        gain = best_score - lex.zipf(lower)
+        if gain < 0:
+            return None
+        applied = gain >= APPLY_VALID
+        rule = "accent" if best.drops and not best.confusions else "confusion"
+        return Choice(_match_case(word, best.form), round(min(0.95, 0.5 + 0.3 * gain), 2), applied, rule)
+    runner_up = options[1][0] if len(options) > 1 else best_score - 3
+    margin = best_score - runner_up
+    applied = margin >= APPLY_INVALID and best_score > 0
+    confidence = round(min(0.99, 0.55 + 0.15 * margin + 0.03 * lex.zipf(best.form)), 2)
+    rule = "accent" if best.drops and not best.confusions else "confusion"
+    return Choice(_match_case(word, best.form), confidence, applied, rule)
