@@ -106,10 +106,14 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
                    state: dict) -> str:
     text, lexicon = ln.text, model.lexicon
     out, pos = [], 0
-    for m in _TOKEN.finditer(text):
+    tokens = list(_TOKEN.finditer(text))
+    for k, m in enumerate(tokens):
         out.append(text[pos:m.start()])
         pos = m.end()
         token = m.group(0)
+        context = (_neighbour(tokens[k - 1].group(0) if k else state["prev"]),
+                   _neighbour(tokens[k + 1].group(0)) if k + 1 < len(tokens) else "")
+        state["prev"] = token
         if "¿" in token:
             state["question"] = True
         if "://" in token or token.lower().startswith("www.") or re.search(r"\w\.(?:org|gob|com|mx|net)\b", token):
@@ -131,7 +135,9 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
             out.append(token)
             continue
         lead, core, tail = w.groups()
-        new_core = _repair_word(core, tail, ed, m.start() + len(lead), rules, model)
+        if "¿" in lead:
+            context = ("¿", context[1])
+        new_core = _repair_word(core, tail, ed, m.start() + len(lead), rules, model, context)
         if new_core is None:
             new_core, consumed = core, 0
         else:
@@ -141,13 +147,18 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
     return "".join(out)
 
 
+def _neighbour(token: str) -> str:
+    """A neighbouring token as context rules see it: lower case, outer punctuation off (`¿` kept)."""
+    return token.lower().strip("()[]\"“”'‘’.,;:!?¡•-–—")
+
+
 def _repair_word(core: str, tail: str, ed: _Editor, offset: int, rules: Rules,
-                 model: DocumentModel) -> tuple[str, int] | None:
+                 model: DocumentModel, context: tuple[str, str]) -> tuple[str, int] | None:
     """The repaired word and how many tail characters it took in (`v,` → `y,` is one token)."""
     for key, consumed in ((core, 0), (core + tail[:1], 1)):
         if key in rules.tokens and (consumed == 0 or tail[:1]):
             ed.record(offset, key, rules.tokens[key], "short-word", 0.95)
-            return rules.tokens[key] + (tail[:1] if consumed else ""), consumed
+            return rules.tokens[key], consumed
     if core.startswith("|") and len(core) > 1:
         rest = core.lstrip("|")
         for fixed in (rest, "l" + rest):
@@ -156,7 +167,7 @@ def _repair_word(core: str, tail: str, ed: _Editor, offset: int, rules: Rules,
                 return fixed, 0
     if not _LETTERS.search(core):
         return None
-    choice = choose(core, model, rules)
+    choice = choose(core, model, rules, *context)
     if choice is None:
         return None
     ed.record(offset, core, choice.replacement, choice.rule, choice.confidence, choice.applied)
@@ -173,7 +184,7 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     notes = _Footnotes(list(footnotes))
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
-    state = {"question": False, "page": None}
+    state = {"question": False, "page": None, "prev": ""}
     for i, ln in enumerate(work):
         if ln.page != state["page"]:
             state.update(question=False, page=ln.page)

@@ -18,6 +18,27 @@ class Confusion:
 
 
 @dataclass(frozen=True)
+class ContextRule:
+    """A word-context preference: when the token (folded) matches `word`, its case matches `case`
+    (`Cap`, or any), and its neighbours match `prev`/`next` (lower case, as printed), a reading whose
+    form matches `prefer` gains `bonus` (log10 units)."""
+    rule: str
+    word: re.Pattern
+    case: str
+    prev: re.Pattern | None
+    next: re.Pattern | None
+    prefer: re.Pattern
+    bonus: float
+
+    def bonus_for(self, folded: str, capitalized: bool, prev: str, nxt: str, form: str) -> float:
+        if not self.word.fullmatch(folded) or (self.case == "Cap" and not capitalized):
+            return 0.0
+        if (self.prev and not self.prev.fullmatch(prev)) or (self.next and not self.next.fullmatch(nxt)):
+            return 0.0
+        return self.bonus if self.prefer.fullmatch(form) else 0.0
+
+
+@dataclass(frozen=True)
 class LinePattern:
     rule: str
     pattern: re.Pattern
@@ -36,6 +57,7 @@ class Rules:
     line_patterns: tuple[LinePattern, ...]
     protected: frozenset[str]
     domains: tuple[str, ...]
+    context: tuple[ContextRule, ...]
 
 
 @lru_cache(maxsize=1)
@@ -54,4 +76,9 @@ def load_rules() -> Rules:
         ),
         protected=frozenset(lines("protected.txt")),
         domains=tuple(lines("known_domains.txt")),
+        context=tuple(
+            ContextRule(r["rule"], re.compile(r["word"]), r["case"], re.compile(r["prev"]) if r["prev"] else None,
+                        re.compile(r["next"]) if r["next"] else None, re.compile(r["prefer"]), float(r["bonus"]))
+            for r in _rows("context.tsv")
+        ),
     )

@@ -140,6 +140,22 @@ class DocumentModel:
             if len(found) == 1:
                 self.confusions.update({c: n for c in found[0].confusions})
         self.drop_cost = {ch: -math.log10((dropped[ch] + 0.5) / (dropped[ch] + intact[ch] + 2.5)) for ch in _ACCENTED}
+        self._options: dict[str, list[tuple[float, Reading]]] = {}
+
+    def keep_score(self, lower: str) -> float | None:
+        """The token's own score when it is a valid word, else None."""
+        return self.lexicon.zipf(lower) if lower.isalpha() and self.lexicon.valid(lower) else None
+
+    def options(self, lower: str) -> list[tuple[float, Reading]]:
+        """Readings other than the token itself, best first, each with its score; for a valid word
+        only readings whose confusions this document shows elsewhere."""
+        found = self._options.get(lower)
+        if found is None:
+            valid = self.keep_score(lower) is not None
+            found = sorted(((self.lexicon.zipf(r.form) - self.cost(r), r) for r in readings(lower)
+                            if r.form != lower and (not valid or self.evidenced(r))), key=lambda o: -o[0])
+            self._options[lower] = found
+        return found
 
     def cost(self, r: Reading) -> float:
         return r.cost + sum(self.drop_cost[ch] for ch in r.drops)
@@ -148,40 +164,38 @@ class DocumentModel:
         return all(self.confusions[c] >= EVIDENCE for c in r.confusions)
 
 
-def choose(word: str, model: DocumentModel, rules: Rules | None = None) -> Choice | None:
+def choose(word: str, model: DocumentModel, rules: Rules | None = None, prev: str = "", nxt: str = "") -> Choice | None:
     """The repair of one word (letters, possibly with OCR digits or symbols inside), or None to leave
-    it. Protected names and acronyms in capitals are left alone."""
+    it, given the words before and after it (lower case, as printed; `¿` when a question opens
+    on the word). Protected names and acronyms in capitals are left alone."""
     rules = rules or load_rules()
     if len(word) < 2 or word in rules.protected or (word.isupper() and word.isalpha()):
         return None
-    return _choose(word, model)
-
-
-def _choose(word: str, model: DocumentModel) -> Choice | None:
     lower = word.lower()
-    lex = model.lexicon
-    valid = lower.isalpha() and lex.valid(lower)
-    options = []
-    for r in readings(lower):
-        if r.form == lower:
-            continue
-        if valid and not model.evidenced(r):
-            continue
-        options.append((lex.zipf(r.form) - model.cost(r), r))
+    options = model.options(lower)
     if not options:
         return None
-    options.sort(key=lambda o: -o[0])
+    keep = model.keep_score(lower)
+    folded = fold(lower)
+    rules_here = [c for c in rules.context if c.word.fullmatch(folded)]
+    if rules_here:
+        capitalized = word[:1].isupper()
+
+        def bonus(form: str) -> float:
+            return sum(c.bonus_for(folded, capitalized, prev, nxt, form) for c in rules_here)
+
+        options = sorted(((score + bonus(r.form), r) for score, r in options), key=lambda o: -o[0])
+        if keep is not None:
+            keep += bonus(lower)
     best_score, best = options[0]
-    if valid:
-        gain = best_score - lex.zipf(lower)
+    rule = "accent" if best.drops and not best.confusions else "confusion"
+    if keep is not None:  # a valid word: only a clearly better reading, flagged when close
+        gain = best_score - keep
         if gain < 0:
             return None
-        applied = gain >= APPLY_VALID
-        rule = "accent" if best.drops and not best.confusions else "confusion"
-        return Choice(_match_case(word, best.form), round(min(0.95, 0.5 + 0.3 * gain), 2), applied, rule)
+        return Choice(_match_case(word, best.form), round(min(0.95, 0.5 + 0.3 * gain), 2), gain >= APPLY_VALID,
+                      rule + "-context" if rules_here else rule)
     runner_up = options[1][0] if len(options) > 1 else best_score - 3
     margin = best_score - runner_up
-    applied = margin >= APPLY_INVALID and best_score > 0
-    confidence = round(min(0.99, 0.55 + 0.15 * margin + 0.03 * lex.zipf(best.form)), 2)
-    rule = "accent" if best.drops and not best.confusions else "confusion"
-    return Choice(_match_case(word, best.form), confidence, applied, rule)
+    confidence = round(min(0.99, 0.55 + 0.15 * margin + 0.03 * model.lexicon.zipf(best.form)), 2)
+    return Choice(_match_case(word, best.form), confidence, margin >= APPLY_INVALID and best_score > 0, rule)
