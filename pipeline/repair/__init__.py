@@ -199,7 +199,7 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
                 ed.record(m.start(), m.group(0), lp.replacement, lp.rule, 0.9)
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
         nxt = work[i + 1] if i + 1 < len(work) and work[i + 1].page == ln.page else None
-        urls.repair_url_line(ln, nxt, known_urls, rules.domains, ed)
+        urls.repair_url_line(work, i, known_urls, rules.domains, ed, model.readable)
         _join_hyphenation(ln, nxt, ed, model)
         ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)

@@ -142,6 +142,10 @@ class DocumentModel:
         self.drop_cost = {ch: -math.log10((dropped[ch] + 0.5) / (dropped[ch] + intact[ch] + 2.5)) for ch in _ACCENTED}
         self._options: dict[str, list[tuple[float, Reading]]] = {}
 
+    def readable(self, word: str) -> bool:
+        """A Spanish word as printed, or one with its accents or ñ lost."""
+        return len(word) > 1 and bool(self.lexicon.spellings(word))
+
     def keep_score(self, lower: str) -> float | None:
         """The token's own score when it is a valid word, else None."""
         return self.lexicon.zipf(lower) if lower.isalpha() and self.lexicon.valid(lower) else None
