@@ -1,4 +1,4 @@
-"""`python -m pipeline.repair.evaluate [-v] [REPORT [GOLD_DIR]]`: raw vs repaired CER/WER on the seed's
+"""`python -m pipeline.repair.evaluate [-v] [--parallel PAIRS.json] [REPORT [GOLD_DIR]]`: raw vs repaired CER/WER on the seed's
 hand-corrected gold pages, the share of correct words the repair made wrong, the WER the repair adds
 to clean text (the gold itself fed through it), and repair speed.
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+
+from rapidfuzz.distance import Levenshtein
 import sys
 import time
 from pathlib import Path
@@ -17,7 +19,8 @@ from pathlib import Path
 from pipeline.ingest import load
 from pipeline.layout import analyse
 from pipeline.repair import repair_lines, repair_text
-from pipeline.repair.metrics import PageScore, score_page, score_text
+from pipeline.models import Footnote, Line
+from pipeline.repair.metrics import PageScore, correct_made_wrong, score_page, score_text, words
 
 _MARKER = re.compile(r"\[\^\d+\]")
 
@@ -67,9 +70,46 @@ def evaluate_gold(report: Path, gold_dir: Path) -> dict:
     return {"overall": overall, "pages": rows, "unmatched_raw_lines": total.unmatched_raw_lines}
 
 
+def evaluate_parallel(pages: list[dict], split: str | None = None) -> dict:
+    """Raw vs repaired WER on pages of a parallel corpus (each a dict with `page`, `truth`: the clean
+    paragraphs, `noisy`: the OCR lines, `footnotes`: number → text, optionally `split`), repaired as
+    one document; plus the WER the repair adds to the clean paragraphs themselves."""
+    lines, notes = [], []
+    for p in pages:
+        lines += [Line(text=t, page=p["page"], line=i) for i, t in enumerate(p["noisy"], 1)]
+        notes += [Footnote(number=n, text=t, page=p["page"]) for n, t in p["footnotes"].items()]
+    result = repair_lines(lines, notes, doc_text="\n".join(ln.text for ln in lines))
+    clean_out, _ = repair_text("\f".join("\n\n".join(p["truth"]) for p in pages))
+    clean_pages = clean_out.split("\f")
+    tot = {"words": 0, "raw": 0, "rep": 0, "right": 0, "broken": 0, "clean": 0}
+    for k, p in enumerate(pages):
+        if split and p.get("split") != split:
+            continue
+        truth = "\n".join(p["truth"])
+        raw = [ln.text for ln in lines if ln.page == p["page"]]
+        rep = [ln.text for ln in result.lines if ln.page == p["page"]]
+        ref, hyp_raw, hyp_rep = words(truth), words("\n".join(raw)), words("\n".join(rep))
+        tot["words"] += len(ref)
+        tot["raw"] += Levenshtein.distance(ref, hyp_raw)
+        tot["rep"] += Levenshtein.distance(ref, hyp_rep)
+        broken, right = correct_made_wrong(ref, hyp_raw, hyp_rep)
+        tot["broken"] += broken
+        tot["right"] += right
+        tot["clean"] += Levenshtein.distance(ref, words(clean_pages[k]))
+    n = max(tot["words"], 1)
+    return {"pages": sum(1 for p in pages if not split or p.get("split") == split), "words": tot["words"],
+            "raw_wer": tot["raw"] / n, "repaired_wer": tot["rep"] / n,
+            "correct_made_wrong": tot["broken"] / max(tot["right"], 1), "clean_wer_added": tot["clean"] / n}
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = argv if argv is not None else sys.argv[1:]
     verbose = "-v" in argv
+    parallel = None
+    if "--parallel" in argv:
+        k = argv.index("--parallel")
+        parallel = Path(argv[k + 1])
+        argv = argv[:k] + argv[k + 2:]
     argv = [a for a in argv if a != "-v"]
     report = Path(argv[0] if argv else "corpus/000_5431f427d6bef971.txt")
     gold = Path(argv[1] if len(argv) > 1 else f"gold/{report.stem}")
@@ -81,6 +121,12 @@ def main(argv: list[str] | None = None) -> None:
               f" {r['repaired_wer']:8.2%} {r['correct_made_wrong_n']:>7} {r['clean_wer_added']:7.2%}"
               f"  {r['unmatched_raw_lines']:>3} / {r['unmatched_gold_words']:>3} / {r['illegible_spans']}")
     print(json.dumps(res["overall"], indent=1, ensure_ascii=False))
+    if parallel:
+        pages = json.loads(parallel.read_text(encoding="utf-8"))
+        for split in sorted({p.get("split") for p in pages}, key=str):
+            figures = evaluate_parallel(pages, split)
+            print(f"parallel corpus {parallel} split={split}:",
+                  json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
     if verbose:
         print("raw lines matching no gold line:")
         for line in res["unmatched_raw_lines"]:

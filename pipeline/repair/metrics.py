@@ -152,6 +152,14 @@ def _right_words(ref: list[str], hyp: list[str]) -> dict[int, bool]:
     return out
 
 
+def correct_made_wrong(ref: list[str], raw: list[str], repaired: list[str]) -> tuple[int, int]:
+    """(reference words the raw text had right and the repair made wrong, reference words the raw
+    text had right)."""
+    right_raw, right_rep = _right_words(ref, raw), _right_words(ref, repaired)
+    right = [k for k, ok in right_raw.items() if ok]
+    return sum(1 for k in right if right_rep.get(k) is False), len(right)
+
+
 def _bag_order(ref: list[str], hyp: list[str]) -> list[str]:
     """`hyp` reordered so that the words it shares with `ref` line up with them (ref sorted), the
     others after: the order-free comparison of a table row."""
@@ -207,10 +215,9 @@ def score_page(gold: str, raw_lines: list[str], repaired_lines: list[str]) -> Pa
         score.ref_chars += len(ref_text)
         score.raw_char_errors += Levenshtein.distance(ref_text, " ".join(raw_kept))
         score.rep_char_errors += Levenshtein.distance(ref_text, " ".join(rep_kept))
-        right_raw, right_rep = _right_words(legible, raw_kept), _right_words(legible, rep_kept)
-        right = [k for k, ok in right_raw.items() if ok]
-        score.correct_in_raw += len(right)
-        score.correct_made_wrong += sum(1 for k in right if right_rep.get(k) is False)
+        broken, right = correct_made_wrong(legible, raw_kept, rep_kept)
+        score.correct_in_raw += right
+        score.correct_made_wrong += broken
     return score
 
 
