@@ -42,15 +42,22 @@ class RepairResult:
 
 
 class _Editor:
-    """Applies edits to one line's text and records them with their offset in the original."""
+    """Records one line's edits; offsets are given in the line as currently edited and stored as
+    offsets in the original line (earlier edits that changed the length are undone for that)."""
 
     def __init__(self, line: Line, out: list[Correction]):
         self.line, self.out = line, out
+        self.shifts: list[tuple[int, int]] = []  # (end of a replaced span in the edited text, length change)
 
     def record(self, offset: int, original: str, replacement: str, rule: str, confidence: float,
                applied: bool = True) -> None:
+        offset -= sum(delta for end, delta in self.shifts if end <= offset)
         self.out.append(Correction(page=self.line.page, line=self.line.line, offset=offset, original=original,
                                    replacement=replacement, rule=rule, confidence=confidence, applied=applied))
+
+    def replaced(self, start: int, old_length: int, new_length: int) -> None:
+        if new_length != old_length:
+            self.shifts.append((start + new_length, new_length - old_length))
 
 
 def _vocabulary(lines: list[Line]) -> Counter:
@@ -119,20 +126,19 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
         if "://" in token or token.lower().startswith("www.") or re.search(r"\w\.(?:org|gob|com|mx|net)\b", token):
             out.append(token)
             continue
-        marker = ""
+        after = ""  # a detached footnote reference and what followed it
         g = _GLUED.match(token)
         if g and _is_marker(g.group("word"), g.group("mark"), state["question"], lexicon):
             number, conf = notes.number(ln.page, g.group("mark"))
             if number:
-                marker = f"[^{number}]"
-                new = g.group("word") + marker + g.group("tail")
-                ed.record(m.start(), token, new, "footnote-marker", conf)
-                token = g.group("word") + g.group("tail")
+                after = f"[^{number}]" + g.group("tail")
+                ed.record(m.start(), token, g.group("word") + after, "footnote-marker", conf)
+                token = g.group("word")
         if "?" in token:
             state["question"] = False
         w = _WORD.match(token)
         if not w:
-            out.append(token)
+            out.append(token + after)
             continue
         lead, core, tail = w.groups()
         if "¿" in lead:
@@ -142,7 +148,7 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
             new_core, consumed = core, 0
         else:
             new_core, consumed = new_core
-        out.append(lead + new_core + marker + tail[consumed:])
+        out.append(lead + new_core + tail[consumed:] + after)
     out.append(text[pos:])
     return "".join(out)
 
@@ -185,11 +191,14 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
     state = {"question": False, "page": None, "prev": ""}
+    pulled: dict[int, int] = {}  # line index → characters hyphenation moved from its start to the line before
     for i, ln in enumerate(work):
         if ln.page != state["page"]:
             state.update(question=False, page=ln.page)
         ed = _Editor(ln, corrections)
-        fixed = ftfy.fix_text(ln.text, normalization="NFC")
+        if i in pulled:
+            ed.replaced(0, pulled[i], 0)
+        fixed = ftfy.fix_text(ln.text, normalization="NFC", uncurl_quotes=False)
         if fixed != ln.text:
             ed.record(0, ln.text, fixed, "mojibake", 0.9)
             ln.text = fixed
@@ -197,32 +206,38 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
             m = lp.pattern.search(ln.text)
             if m:
                 ed.record(m.start(), m.group(0), lp.replacement, lp.rule, 0.9)
+                ed.replaced(m.start(), len(m.group(0)), len(lp.replacement))
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
         nxt = work[i + 1] if i + 1 < len(work) and work[i + 1].page == ln.page else None
         urls.repair_url_line(work, i, known_urls, rules.domains, ed, model.readable)
-        _join_hyphenation(ln, nxt, ed, model)
+        moved = _join_hyphenation(ln, nxt, ed, model)
+        if moved:
+            pulled[i + 1] = moved
         ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)
 
 
-def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> None:
+def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> int:
     """`implemen-` + `tación` → `implementación` on the first line, when the joined word (or its
     repair) is Spanish and the hyphenated compound is not."""
     if nxt is None or not re.search(r"[^\W\d_]{2,}-$", ln.text) or not nxt.text.strip():
-        return
+        return 0
     head = re.search(r"([^\W\d_]+)-$", ln.text).group(1)
     m = re.match(r"\s*([^\W\d_][^\s.,;:]*)([.,;:]?)", nxt.text)
     if not m:
-        return
+        return 0
     joined = head + m.group(1)
     lex = model.lexicon
     if not (lex.valid(joined) or any(r.form for r in readings(joined.lower()) if not r.confusions)):
-        return
+        return 0
     if lex.valid(head) and lex.valid(m.group(1)) and not lex.valid(joined):
-        return
+        return 0
     ed.record(len(ln.text) - len(head) - 1, head + "-", joined + m.group(2), "hyphenation", 0.9)
     ln.text = ln.text[: len(ln.text) - len(head) - 1] + joined + m.group(2)
-    nxt.text = nxt.text[m.end():].lstrip()
+    rest = nxt.text[m.end():].lstrip()
+    moved = len(nxt.text) - len(rest)
+    nxt.text = rest
+    return moved
 
 
 def repair_text(text: str) -> tuple[str, list[Correction]]:

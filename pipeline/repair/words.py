@@ -26,6 +26,7 @@ MAX_EDITS = 2
 SPURIOUS_ACCENT = 2.0  # cost of an accent the OCR added where the form has none
 APPLY_INVALID = 0.35  # an unknown token takes the best form when it beats the next by this much …
 APPLY_VALID = 0.6  # … a valid word yields to another form only by this much (and with evidence)
+POOL = 3  # weight (in words) of the all-letters drop rate in each letter's rate
 EVIDENCE = 2  # document occurrences of a confusion before it may change a valid word
 _ACCENTED = "áéíóúñü"
 _BASE = {"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ñ": "n", "ü": "u"}
@@ -139,7 +140,10 @@ class DocumentModel:
             found = [r for r in readings(token) if not r.drops and r.confusions]
             if len(found) == 1:
                 self.confusions.update({c: n for c in found[0].confusions})
-        self.drop_cost = {ch: -math.log10((dropped[ch] + 0.5) / (dropped[ch] + intact[ch] + 2.5)) for ch in _ACCENTED}
+        # per letter, shrunk towards the rate over all letters when the letter is seen rarely
+        pooled = (sum(dropped.values()) + 0.5) / (sum(dropped.values()) + sum(intact.values()) + 2.5)
+        self.drop_cost = {ch: -math.log10((dropped[ch] + POOL * pooled) / (dropped[ch] + intact[ch] + POOL))
+                          for ch in _ACCENTED}
         self._options: dict[str, list[tuple[float, Reading]]] = {}
 
     def readable(self, word: str) -> bool:
