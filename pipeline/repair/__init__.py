@@ -119,7 +119,7 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
         pos = m.end()
         token = m.group(0)
         context = (_neighbour(tokens[k - 1].group(0) if k else state["prev"]),
-                   _neighbour(tokens[k + 1].group(0)) if k + 1 < len(tokens) else "")
+                   _neighbour(tokens[k + 1].group(0) if k + 1 < len(tokens) else state["next_line"]))
         state["prev"] = token
         if "¿" in token:
             state["question"] = True
@@ -190,7 +190,7 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     notes = _Footnotes(list(footnotes))
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
-    state = {"question": False, "page": None, "prev": ""}
+    state = {"question": False, "page": None, "prev": "", "next_line": ""}
     pulled: dict[int, int] = {}  # line index → characters hyphenation moved from its start to the line before
     for i, ln in enumerate(work):
         if ln.page != state["page"]:
@@ -203,8 +203,7 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
             ed.record(0, ln.text, fixed, "mojibake", 0.9)
             ln.text = fixed
         for lp in rules.line_patterns:
-            m = lp.pattern.search(ln.text)
-            if m:
+            for m in reversed(list(lp.pattern.finditer(ln.text))):
                 ed.record(m.start(), m.group(0), lp.replacement, lp.rule, 0.9)
                 ed.replaced(m.start(), len(m.group(0)), len(lp.replacement))
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
@@ -213,30 +212,41 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
         moved = _join_hyphenation(ln, nxt, ed, model)
         if moved:
             pulled[i + 1] = moved
+        state["next_line"] = nxt.text.split(maxsplit=1)[0] if nxt is not None and nxt.text.strip() else ""
         ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)
 
 
 def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> int:
     """`implemen-` + `tación` → `implementación` on the first line, when the joined word (or its
-    repair) is Spanish and the hyphenated compound is not."""
-    if nxt is None or not re.search(r"[^\W\d_]{2,}-$", ln.text) or not nxt.text.strip():
+    repair) is Spanish; a compound or a range cut at its hyphen (`gobierno-` + `sociedad`, `2021-` +
+    `2024.`) is joined keeping the hyphen. Returns how many characters left the next line."""
+    if nxt is None or not nxt.text.strip():
         return 0
-    head = re.search(r"([^\W\d_]+)-$", ln.text).group(1)
-    m = re.match(r"\s*([^\W\d_][^\s.,;:]*)([.,;:]?)", nxt.text)
-    if not m:
+    m_head = re.search(r"(?<![\w-])(\w+)-$", ln.text)
+    m = re.match(r"\s*(\w[^\s.,;:]*)([.,;:]?)", nxt.text)
+    if not m_head or not m:
         return 0
-    joined = head + m.group(1)
+    head, rest = m_head.group(1), m.group(1)
     lex = model.lexicon
-    if not (lex.valid(joined) or any(r.form for r in readings(joined.lower()) if not r.confusions)):
+    joined = head + rest
+    if head.isdigit() and rest.isdigit():
+        rule, new = "line-end-range", f"{head}-{rest}"
+    elif not (head.isalpha() and rest.isalpha()):
         return 0
-    if lex.valid(head) and lex.valid(m.group(1)) and not lex.valid(joined):
+    elif lex.valid(joined):
+        rule, new = "hyphenation", joined
+    elif lex.valid(head) and lex.valid(rest) and len(head) > 2:
+        rule, new = "line-end-compound", f"{head}-{rest}"
+    elif model.options(joined.lower()):
+        rule, new = "hyphenation", joined
+    else:
         return 0
-    ed.record(len(ln.text) - len(head) - 1, head + "-", joined + m.group(2), "hyphenation", 0.9)
-    ln.text = ln.text[: len(ln.text) - len(head) - 1] + joined + m.group(2)
-    rest = nxt.text[m.end():].lstrip()
-    moved = len(nxt.text) - len(rest)
-    nxt.text = rest
+    ed.record(m_head.start(1), head + "-", new + m.group(2), rule, 0.9 if rule == "hyphenation" else 0.8)
+    ln.text = ln.text[: m_head.start(1)] + new + m.group(2)
+    remaining = nxt.text[m.end():].lstrip()
+    moved = len(nxt.text) - len(remaining)
+    nxt.text = remaining
     return moved
 
 
