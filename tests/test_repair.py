@@ -206,3 +206,11 @@ def test_no_correction_without_change():
     _, corrections = repair_text(OCR)
     assert all(c.original != c.replacement for c in corrections)
     assert not any(re.search(r"\s", c.replacement) for c in corrections if c.rule in ("accent", "confusion"))
+
+
+def test_join_paragraphs():
+    from pipeline.repair import join_paragraphs
+
+    text = "I. Introducción\n\nEl plan se elaboró\ncon la sociedad civil.\n• Primer punto\n• Segundo\npunto\fotra página\nsigue"
+    assert join_paragraphs(text) == ("I. Introducción\nEl plan se elaboró con la sociedad civil.\n"
+                                     "• Primer punto\n• Segundo punto\fotra página sigue")

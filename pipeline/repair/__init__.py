@@ -259,4 +259,32 @@ def repair_text(text: str) -> tuple[str, list[Correction]]:
     return result.text(), result.corrections
 
 
-__all__ = ["RepairResult", "repair_lines", "repair_text"]
+_ITEM = re.compile(r"^\s*(?:[•\-–—]|[a-zA-Z0-9]{1,2}\)|\d{1,2}\.\s|[IVX]{1,4}\.\s|¿)")
+
+
+def join_paragraphs(text: str) -> str:
+    """The lines of each paragraph joined with single spaces: a paragraph ends at a blank line, and a
+    line that opens a list item, a numbered heading or a question starts a new one. Pages (form
+    feeds) stay apart; a line-end hyphen is kept (the repair has already joined real hyphenations)."""
+    pages = []
+    for page in text.split("\f"):
+        paragraphs: list[list[str]] = [[]]
+        for line in page.split("\n"):
+            if not line.strip():
+                paragraphs.append([])
+            elif _ITEM.match(line) and paragraphs[-1]:
+                paragraphs.append([line.strip()])
+            else:
+                paragraphs[-1].append(line.strip())
+        pages.append("\n".join(_join(p) for p in paragraphs if p))
+    return "\f".join(pages)
+
+
+def _join(lines: list[str]) -> str:
+    out = lines[0]
+    for line in lines[1:]:
+        out += line if out.endswith("-") else " " + line
+    return out
+
+
+__all__ = ["RepairResult", "join_paragraphs", "repair_lines", "repair_text"]

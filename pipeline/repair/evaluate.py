@@ -14,6 +14,7 @@ import re
 from rapidfuzz.distance import Levenshtein
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from pipeline.ingest import load
@@ -23,12 +24,15 @@ from pipeline.models import Footnote, Line
 from pipeline.repair.metrics import PageScore, correct_made_wrong, score_page, score_text, words
 
 _MARKER = re.compile(r"\[\^\d+\]")
+_MARKER_NUMBER = re.compile(r"\[\^(\d+)\]")
 
 
 def evaluate_gold(report: Path, gold_dir: Path) -> dict:
     doc = analyse(load(report))
     body = doc.body_lines()
+    loading = time.perf_counter()
     repair_lines(body[:1])  # load the lexicon and rules: startup, not repair speed
+    startup = time.perf_counter() - loading
     started = time.perf_counter()
     result = repair_lines(body, doc.footnotes(), doc_text=doc.body_text())
     seconds = time.perf_counter() - started
@@ -36,6 +40,7 @@ def evaluate_gold(report: Path, gold_dir: Path) -> dict:
     pages = json.loads((gold_dir / "pages.json").read_text(encoding="utf-8"))["pages"]
     total, rows = PageScore(), []
     clean_words = clean_errors = 0
+    marks = Counter()
     for p in pages:
         gold_file = gold_dir / "text" / f"{p['page']:03d}.txt"
         if not gold_file.exists():
@@ -50,6 +55,11 @@ def evaluate_gold(report: Path, gold_dir: Path) -> dict:
         clean_words += n_clean
         clean_errors += clean_wer * n_clean
         total.add(page)
+        gold_marks = Counter(_MARKER_NUMBER.findall(gold))
+        rep_marks = Counter(_MARKER_NUMBER.findall("\n".join(result.lines[i].text for i in idx)))
+        marks["gold"] += sum(gold_marks.values())
+        marks["found"] += sum(rep_marks.values())
+        marks["right"] += sum((gold_marks & rep_marks).values())
         rows.append({"page": p["page"], **{k: round(v, 4) for k, v in page.rates().items()},
                      "words": page.ref_words, "correct_made_wrong_n": page.correct_made_wrong,
                      "unmatched_raw_lines": len(page.unmatched_raw_lines),
@@ -60,6 +70,8 @@ def evaluate_gold(report: Path, gold_dir: Path) -> dict:
         **total.rates(),
         "clean_wer_added": clean_errors / max(clean_words, 1),
         "words_per_second": n_words / seconds,
+        "startup_seconds": startup,
+        "footnote_links": {"in_gold": marks["gold"], "made": marks["found"], "right": marks["right"]},
         "corrections": sum(c.applied for c in result.corrections),
         "flagged": sum(not c.applied for c in result.corrections),
         "left_out": {"raw_lines_matching_no_gold_line": len(total.unmatched_raw_lines),
