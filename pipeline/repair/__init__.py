@@ -24,7 +24,7 @@ _TOKEN = re.compile(r"[^\s]+")
 _WORD = re.compile(r"^([(\"“”'‘’¿¡•\-–—\[]*)(.+?)([)\]\"”’'.,;:!?]*)$")
 # a footnote reference glued to a word: digits, or the symbols OCR makes of superscript digits
 _MARK_CHARS = "!?®°*%'’>™¥²³¹⁰¹²³⁴⁵⁶⁷⁸⁹\"”"
-_GLUED = re.compile(rf"^(?P<word>.*?(?:[^\W\d_]|\)|(?:19|20)\d\d))(?P<mark>[{_MARK_CHARS}\d]+)(?P<tail>[.,;:)]*)$")
+_GLUED = re.compile(rf"^(?P<word>.*?(?:[^\W\d_]|\)|(?:19|20)\d\d)\.?)(?P<mark>[{_MARK_CHARS}\d]+)(?P<tail>[.,;:)]*)$")
 _SYMBOL_DIGITS = {"!": "1", "°": "0", "¹": "1", "²": "2", "³": "3"}
 _LETTERS = re.compile(r"[^\W\d_]")
 
@@ -82,10 +82,12 @@ class _Footnotes:
         digits = "".join(_SYMBOL_DIGITS.get(ch, ch) for ch in mark if ch.isdigit() or ch in _SYMBOL_DIGITS)
         if digits in notes:
             number, conf = digits, 0.95 if mark.isdigit() else 0.85
+        elif mark.isdigit():
+            return None, 0.0  # plain digits that name no footnote here: an OCR misread (`plante6`)
         elif notes:
             later = [n for n in notes if n.isdigit() and int(n) > self.last]
             number, conf = (later or notes)[0], 0.6
-        elif self.last and not self.by_page.get(page):
+        elif self.last:  # the layout found no (more) footnotes on this page: the running number
             number, conf = str(self.last + 1), 0.4
         else:
             return None, 0.0
