@@ -1,11 +1,14 @@
 """OCR repair: fix what Tesseract breaks in Spanish reports, record every change, change nothing
 that was right without evidence.
 
-Steps, each a rule family named in `Correction.rule`: mojibake (ftfy), line patterns (inverted
-question marks, bullets), URLs broken over lines or garbled (rebuilt towards URLs the document prints
-intact, or a known domain), hyphenation at line ends, footnote references glued to words (detached,
-linked to the page's footnotes, written `[^N]`), short-word misreads, and word repair against a
-Spanish lexicon with the confusion table (pipeline.repair.words).
+Steps, each a rule family named in `Correction.rule`: mojibake (ftfy); line patterns (inverted
+question marks, bullets, lettered lists); URLs broken over lines or garbled (`url`, rebuilt from the
+URLs the document prints intact, or `url-unrecoverable`, flagged); hyphenation, compounds and ranges
+cut at a line end; footnote references glued to words (`footnote-marker`, detached and written `[^N]`
+with N a footnote of the page); short-word misreads (`short-word`, `stray-bar`); and word repair
+(`accent`, `confusion`, `…-context`) as a noisy channel over a Spanish lexicon whose accent-drop
+rates are learnt from the document itself (pipeline.repair.words). Close calls are recorded with
+`applied=False` and left as printed.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import ftfy
 from pipeline.models import Correction, Footnote, Line
 from pipeline.repair import urls
 from pipeline.repair.rules import Rules, load_rules
-from pipeline.repair.words import DocumentModel, choose, readings
+from pipeline.repair.words import DocumentModel, choose
 
 _TOKEN = re.compile(r"[^\s]+")
 _WORD = re.compile(r"^([(\"“”'‘’¿¡•\-–—\[]*)(.+?)([)\]\"”’'.,;:!?]*)$")
