@@ -1,0 +1,540 @@
+"""Batch-scale benchmarks of ogp-pipeline, side by side in one run (not tests: figures, not verdicts).
+
+    .venv/bin/python benchmarks/bench.py                  # everything, ~15 min on 2 cores
+    .venv/bin/python benchmarks/bench.py --only text_path prefect_overhead   # re-measure some
+
+Each measurement runs in its own child process; the parent samples the peak RSS of that child's
+whole process tree (Tesseract, OCRmyPDF, the embedded Prefect server included), the 1-minute load
+average before and after, and the CPU that other processes used meanwhile ("others_cores": system
+busy CPU-seconds minus our tree's, per second of wall time — the disturbance from other sessions on
+this shared machine). Results go to benchmarks/results.json (merged by measurement, so `--only`
+updates a few) and a plot to benchmarks/results.png. Inputs are scanned PDFs from the fixture
+generator (tests/fixtures/generate.py), whose known truth gives the CER.
+
+Measurements:
+  raw_tesseract     `tesseract PNG stdout -l spa --psm 3 tsv` on the pages rasterized beforehand
+                    (same dpi), two processes at a time, one thread each
+  pipeline_ocr      the pipeline's OCR path (pipeline.ingest.read_page: rasterize + Tesseract +
+                    words into lines), two pages at a time as the flow's thread pool does; then
+                    layout and repair, timed apart, for the CER
+  ocrmypdf          Debian's OCRmyPDF, `-l spa -j 2 --output-type none --sidecar`, same PDF
+  flow_1_worker,    the process-corpus flow (ingest, layout, repair, outputs) on the 20-page scan
+  flow_2_workers    with --workers 1 and 2, `force=True`, after a warm-up run
+  text_path         ingest + layout + repair (+ extract when pipeline.extract exists) of the seed
+                    text, warm: best of 3
+  prefect_overhead  per-task cost of Prefect (plain, mapped, cached-and-persisted tasks, subflows)
+  server_startup    the embedded Prefect server's start-up, cold (new database) and warm
+  big_scan          `ogp run` on a 300-page scan (10 generated pages repeated), peak memory
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SEED = REPO / "corpus" / "000_5431f427d6bef971.txt"
+BIN = Path(sys.executable).parent
+DPI, LANG = 300, "spa"
+ORDER = ["server_startup", "prefect_overhead", "text_path", "raw_tesseract", "pipeline_ocr", "ocrmypdf",
+         "flow_1_worker", "flow_2_workers", "big_scan"]
+TARGETS = {
+    "ocr_path_vs_raw_tesseract": ("<=", 1.15),
+    "speedup_vs_ocrmypdf": (">", 1.0),
+    "cer_repaired_minus_ocrmypdf": ("<", 0.0),
+    "scaling_2_vs_1_workers": (">=", 1.8),
+    "text_path_seconds": ("<=", 1.0),
+    "big_scan_peak_rss_mb": ("<", 1024),
+}
+
+
+# ---------------------------------------------------------------- children: one measurement each
+
+def _warm_prefect() -> None:
+    """Start the embedded server (a first API call) so that it is not in the timed part."""
+    from prefect import flow
+
+    @flow(name="warm-up")
+    def warm() -> int:
+        return 1
+
+    warm()
+
+
+def child_server_startup(work: Path) -> dict:
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_HOME, temporary_settings
+
+    home = work / "prefect-home-fresh"
+    shutil.rmtree(home, ignore_errors=True)
+    result = {}
+    with temporary_settings({PREFECT_HOME: str(home)}):
+        for kind in ("cold", "warm"):  # cold: a new database, migrated on start
+            server = SubprocessASGIServer()
+            t = time.perf_counter()
+            server.start(timeout=120)
+            result[f"{kind}_seconds"] = round(time.perf_counter() - t, 2)
+            server.stop()
+    result["seconds"] = result["warm_seconds"]
+    return result
+
+
+def child_prefect_overhead(work: Path) -> dict:
+    """Per-run costs, measured with flow-run heartbeats off (Prefect 3.8 joins each flow run's
+    heartbeat thread, which sleeps in 1 s steps: up to 1 s more per flow run, at random, which
+    would swamp the per-task figures), and the flow-run costs again with them on (the default)."""
+    from prefect import flow, task
+    from prefect.cache_policies import INPUTS
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    n, subflows = 200, 10
+
+    def bare(x: int) -> int:
+        return x + 1
+
+    plain = task(bare, name="plain")
+    cached = task(bare, name="cached", cache_policy=INPUTS, persist_result=True)
+
+    @flow(name="sequential")
+    def sequential(cache: bool, xs: list[int]) -> None:
+        for x in xs:
+            (cached if cache else plain)(x)
+
+    @flow(name="mapped", task_runner=ThreadPoolTaskRunner(max_workers=2))
+    def mapped(xs: list[int]) -> None:
+        plain.map(xs).result()
+
+    @flow(name="child")
+    def child(x: int) -> int:
+        return x
+
+    @flow(name="parent")
+    def parent(k: int) -> None:
+        for i in range(k):
+            child(i)
+
+    @flow(name="empty")
+    def empty() -> None:
+        return None
+
+    def timed(fn, *args) -> float:
+        t = time.perf_counter()
+        fn(*args)
+        return time.perf_counter() - t
+
+    _warm_prefect()
+    result = {}
+    for heartbeats in (None, 180):  # None: off; 180 s: Prefect's default
+        tag = "" if heartbeats is None else "_with_heartbeats"
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: heartbeats}):
+            base = statistics.median(timed(empty) for _ in range(5))
+            result[f"empty_flow_ms{tag}"] = round(base * 1000, 1)
+            result[f"subflow_ms{tag}"] = round((timed(parent, subflows) - base) / subflows * 1000, 1)
+            if heartbeats is None:
+                salt = time.time_ns() % 10**9 * 1000  # new inputs: the first cached pass must miss
+                xs = list(range(salt, salt + n))
+                per = {
+                    "plain_task_ms": timed(sequential, False, xs),
+                    "mapped_task_ms": timed(mapped, xs),
+                    "cached_task_miss_ms": timed(sequential, True, xs),
+                    "cached_task_hit_ms": timed(sequential, True, xs),
+                }
+                result.update({k: round((v - base) / n * 1000, 2) for k, v in per.items()})
+    result["seconds"] = round(result["empty_flow_ms_with_heartbeats"] / 1000, 3)
+    return result
+
+
+def child_text_path(work: Path) -> dict:
+    from pipeline.ingest import load
+    from pipeline.layout import analyse
+    from pipeline.repair import repair_lines
+
+    try:
+        from pipeline.extract import extract_commitments
+    except ImportError:  # the extraction stage has not landed yet: measure the rest, say so
+        extract_commitments = None
+
+    def once() -> dict:
+        t0 = time.perf_counter()
+        doc = analyse(load(SEED))
+        t1 = time.perf_counter()
+        repaired = repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+        t2 = time.perf_counter()
+        if extract_commitments:
+            extract_commitments(repaired.lines, doc.name)
+        t3 = time.perf_counter()
+        return {"ingest_layout": t1 - t0, "repair": t2 - t1, "extract": t3 - t2, "seconds": t3 - t0}
+
+    once()  # warm: imports, spaCy model, lexicons
+    runs = [once() for _ in range(3)]
+    best = min(runs, key=lambda r: r["seconds"])
+    words = len(SEED.read_text(encoding="utf-8").split())
+    return {
+        "stages": ["ingest", "layout", "repair"] + (["extract"] if extract_commitments else []),
+        "note": "" if extract_commitments else "pipeline.extract not there yet: ingest + layout + repair only",
+        **{k: round(v, 3) for k, v in best.items()},
+        "median_seconds": round(statistics.median(r["seconds"] for r in runs), 3),
+        "words": words,
+        "words_per_second": round(words / best["seconds"]),
+    }
+
+
+def _rasterize_all(pdf: Path, folder: Path) -> list[Path]:
+    from pipeline.ingest.pdf import page_count, rasterize
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pngs = []
+    for n in range(1, page_count(pdf) + 1):
+        image, _ = rasterize(pdf, n, DPI)
+        pngs.append(folder / f"{n:03d}.png")
+        image.save(pngs[-1], dpi=(DPI, DPI))
+    return pngs
+
+
+def child_raw_tesseract(work: Path) -> dict:
+    pngs = _rasterize_all(work / "scan10.pdf", work / "png10")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def ocr(png: Path) -> None:
+        subprocess.run(["tesseract", str(png), "stdout", "-l", LANG, "--psm", "3", "tsv"], check=True,
+                       capture_output=True, env=env)
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(ocr, pngs))
+    return {"seconds": round(time.perf_counter() - t, 2), "pages": len(pngs)}
+
+
+def child_pipeline_ocr(work: Path) -> dict:
+    from pipeline.ingest import assemble_pdf, read_page
+    from pipeline.ingest.pdf import page_count, plan_pages, sha256_file
+    from pipeline.layout import analyse
+    from pipeline.repair import repair_lines
+
+    pdf = work / "scan10.pdf"
+    t0 = time.perf_counter()
+    page_count(pdf)
+    plans = plan_pages(pdf)
+    t1 = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda plan: read_page(pdf, plan, DPI, LANG), plans))
+    t2 = time.perf_counter()
+    doc = analyse(assemble_pdf(pdf, sha256_file(pdf), pages))
+    repaired = repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+    t3 = time.perf_counter()
+    return {
+        "seconds": round(t2 - t1, 2), "plan_seconds": round(t1 - t0, 2),
+        "layout_repair_seconds": round(t3 - t2, 2), "pages": len(pages),
+        "raw_body": doc.body_text().split("\f"), "repaired_body": repaired.text().split("\f"),
+    }
+
+
+def child_ocrmypdf(work: Path) -> dict:
+    sidecar = work / "ocrmypdf-sidecar.txt"
+    cmd = ["ocrmypdf", "-l", LANG, "-j", "2", "--output-type", "none", "--sidecar", str(sidecar),
+           str(work / "scan10.pdf"), "-"]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=dict(os.environ, OMP_THREAD_LIMIT="1"))
+    return {"seconds": round(time.perf_counter() - t, 2), "command": " ".join(cmd[:-2]) + " IN.pdf -",
+            "pages_text": sidecar.read_text(encoding="utf-8").split("\f")}
+
+
+def _flow(work: Path, workers: int) -> dict:
+    from flows.report import process_corpus
+
+    _warm_prefect()
+    process_corpus([work / "scan1.pdf"], work / f"out-warm-{workers}", workers=workers, force=True)
+    t = time.perf_counter()
+    summaries = process_corpus([work / "scan20.pdf"], work / f"out-flow-{workers}", workers=workers, force=True)
+    seconds = time.perf_counter() - t
+    assert all(s["ok"] for s in summaries), summaries
+    pages = sum(s["pages"] for s in summaries)
+    return {"seconds": round(seconds, 2), "pages": pages, "pages_per_minute": round(pages / seconds * 60, 1)}
+
+
+def child_flow_1_worker(work: Path) -> dict:
+    return _flow(work, 1)
+
+
+def child_flow_2_workers(work: Path) -> dict:
+    return _flow(work, 2)
+
+
+# ---------------------------------------------------------------- parent: inputs, sampling, report
+
+def _generate_inputs(work: Path, big_pages: int) -> None:
+    import pypdfium2 as pdfium
+
+    from tests.fixtures.generate import make_scanned_pdf
+
+    work.mkdir(parents=True, exist_ok=True)
+    for name, pages in (("scan1", 1), ("scan10", 10), ("scan20", 20)):
+        pdf, truth_file = work / f"{name}.pdf", work / f"{name}.truth.json"
+        if not truth_file.exists():
+            truth = make_scanned_pdf(pdf, pages=pages)
+            truth_file.write_text(json.dumps([p.__dict__ for p in truth.pages], ensure_ascii=False), encoding="utf-8")
+    big = work / f"scan{big_pages}.pdf"
+    if not big.exists():  # the 10 generated pages, repeated: cheap to make, as costly to read
+        src, out = pdfium.PdfDocument(str(work / "scan10.pdf")), pdfium.PdfDocument.new()
+        while len(out) < big_pages:
+            out.import_pages(src, list(range(min(len(src), big_pages - len(out)))))
+        out.save(str(big))
+        out.close()
+        src.close()
+
+
+class _TreeSampler(threading.Thread):
+    """Peak of the summed RSS of a process and all its descendants, sampled every 50 ms (a sum of
+    RSS counts shared pages once per process: an upper bound)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.stop.is_set():
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            self.peak = max(self.peak, total)
+            self.stop.wait(0.05)
+
+
+def _busy_cpu_seconds() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def _env(work: Path, name: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(work / "prefect-home"), PREFECT_LOCAL_STORAGE_PATH=str(work / f"cache-{name}"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", OMP_THREAD_LIMIT="1",
+    )
+    return env
+
+
+def _command(name: str, work: Path, big_pages: int) -> list[str]:
+    if name == "big_scan":
+        return [str(BIN / "ogp"), "run", str(work / f"scan{big_pages}.pdf"), "--out", str(work / "out-big"),
+                "--workers", "2", "--force"]
+    return [sys.executable, __file__, "--child", name, "--work", str(work)]
+
+
+def measure(name: str, work: Path, big_pages: int) -> dict:
+    shutil.rmtree(work / f"cache-{name}", ignore_errors=True)
+    result_file = work / f"{name}.json"
+    result_file.unlink(missing_ok=True)
+    load_before = os.getloadavg()[0]
+    busy0, ours0 = _busy_cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    log = open(work / f"{name}.log", "wb")
+    proc = subprocess.Popen(_command(name, work, big_pages), env=_env(work, name), cwd=REPO, stdout=log,
+                            stderr=subprocess.STDOUT)
+    sampler = _TreeSampler(proc.pid)
+    sampler.start()
+    rc = proc.wait()
+    wall = time.perf_counter() - t
+    sampler.stop.set()
+    sampler.join()
+    ours1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = (ours1.ru_utime - ours0.ru_utime) + (ours1.ru_stime - ours0.ru_stime)
+    if rc != 0:
+        raise SystemExit(f"{name} failed ({rc}); see {work / f'{name}.log'}")
+    result = json.loads(result_file.read_text()) if result_file.exists() else {"seconds": round(wall, 2)}
+    _score_text(name, result, work)
+    if name == "big_scan":
+        result.update(pages=big_pages, pages_per_minute=round(big_pages / wall * 60, 1))
+    result.update(
+        wall_seconds=round(wall, 2), peak_rss_mb=round(sampler.peak / 2**20),
+        load_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+        others_cores=round(max(0.0, _busy_cpu_seconds() - busy0 - ours) / wall, 2),
+        measured_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    return result
+
+
+_NOTE_REF = re.compile(r"\[\^\d+\]|(?<=[^\W\d_])\d{1,2}(?=[.,;:]?(\s|$))")
+
+
+def _fold(text: str) -> str:
+    """Footnote references out (`[^3]` or a number glued to a word), whitespace folded; case,
+    accents and punctuation kept."""
+    return " ".join(_NOTE_REF.sub("", text).split())
+
+
+def _cer(truth: list[str], hyp: list[str]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    ref, out = [_fold(t) for t in truth], [_fold(h) for h in hyp]
+    return sum(Levenshtein.distance(r, h) for r, h in zip(ref, out)) / sum(len(r) for r in ref)
+
+
+def _ocrmypdf_body(page_text: str, truth: dict) -> str:
+    """OCRmyPDF's page text without its header, footer and footnote lines, removed with the
+    generator's truth (an oracle the pipeline does not get: it finds furniture itself)."""
+    from rapidfuzz import fuzz
+
+    furniture = [truth["header"], truth["footer"], *(f"{n} {t}" for n, t in truth["footnotes"].items())]
+    return "\n".join(line for line in page_text.splitlines()
+                     if line.strip() and max(fuzz.ratio(line, f) for f in furniture) < 80)
+
+
+def _score_text(name: str, result: dict, work: Path) -> None:
+    """CER of the texts a measurement read, against the generator's truth; the texts themselves
+    are not kept in the results."""
+    truth = json.loads((work / "scan10.truth.json").read_text(encoding="utf-8"))
+    body = [" ".join(p["body"]) for p in truth]
+    def score(key: str, pages: list[str]) -> None:
+        result[key] = round(_cer(body, pages), 4)
+        result[f"{key}_pages"] = [round(_cer([b], [p]), 4) for b, p in zip(body, pages)]
+
+    if name == "pipeline_ocr":
+        score("cer_raw", result.pop("raw_body"))
+        score("cer_repaired", result.pop("repaired_body"))
+    if name == "ocrmypdf":
+        score("cer", [_ocrmypdf_body(text, t) for text, t in zip(result.pop("pages_text"), truth)])
+
+
+def summarize(results: dict) -> dict:
+    m = results["measurements"]
+    derived: dict[str, float] = {}
+    if {"pipeline_ocr", "raw_tesseract"} <= m.keys():
+        derived["ocr_path_vs_raw_tesseract"] = round(m["pipeline_ocr"]["seconds"] / m["raw_tesseract"]["seconds"], 3)
+    if "pipeline_ocr" in m:
+        derived["cer_pipeline_raw"] = m["pipeline_ocr"]["cer_raw"]
+        derived["cer_pipeline_repaired"] = m["pipeline_ocr"]["cer_repaired"]
+    if "ocrmypdf" in m:
+        derived["cer_ocrmypdf"] = m["ocrmypdf"]["cer"]
+    if {"pipeline_ocr", "ocrmypdf"} <= m.keys():
+        ours = m["pipeline_ocr"]
+        derived["cer_repaired_minus_ocrmypdf"] = round(ours["cer_repaired"] - m["ocrmypdf"]["cer"], 4)
+        ours_total = ours["plan_seconds"] + ours["seconds"] + ours["layout_repair_seconds"]
+        derived["speedup_vs_ocrmypdf"] = round(m["ocrmypdf"]["seconds"] / ours_total, 3)
+    if {"flow_1_worker", "flow_2_workers"} <= m.keys():
+        derived["scaling_2_vs_1_workers"] = round(m["flow_1_worker"]["seconds"] / m["flow_2_workers"]["seconds"], 3)
+    if "text_path" in m:
+        derived["text_path_seconds"] = m["text_path"]["seconds"]
+    if "big_scan" in m:
+        derived["big_scan_peak_rss_mb"] = m["big_scan"]["peak_rss_mb"]
+    ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
+    results["derived"] = derived
+    results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}
+                          for k, (op, v) in TARGETS.items() if k in derived}
+    return results
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m, d = results["measurements"], results["derived"]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+
+    def bars(ax, labels, values, title, unit, line=None):
+        shown = [(lab, v) for lab, v in zip(labels, values) if v is not None]
+        if not shown:
+            ax.set_visible(False)
+            return
+        ax.bar([s[0] for s in shown], [s[1] for s in shown], color="#4477aa")
+        for i, (_, v) in enumerate(shown):
+            ax.annotate(f"{v:g}", (i, v), ha="center", va="bottom", fontsize=8)
+        if line:
+            ax.axhline(line[0], color="#cc3311", linestyle="--", label=line[1])
+            ax.legend(fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.tick_params(axis="x", labelsize=8, rotation=15)
+
+    get = lambda name, k="seconds": m.get(name, {}).get(k)  # noqa: E731
+    bars(axes[0][0], ["raw tesseract", "pipeline OCR", "pipeline OCR\n+layout+repair", "OCRmyPDF"],
+         [get("raw_tesseract"), get("pipeline_ocr"),
+          round(get("pipeline_ocr") + get("pipeline_ocr", "layout_repair_seconds") + get("pipeline_ocr", "plan_seconds"), 2)
+          if "pipeline_ocr" in m else None, get("ocrmypdf")],
+         "10-page scan, 2 processes × 1 thread", "seconds")
+    bars(axes[0][1], ["pipeline raw", "pipeline repaired", "OCRmyPDF"],
+         [d.get("cer_pipeline_raw"), d.get("cer_pipeline_repaired"), d.get("cer_ocrmypdf")],
+         "CER of the body text vs the generator's truth", "CER")
+    bars(axes[1][0], ["1 worker", "2 workers"], [get("flow_1_worker"), get("flow_2_workers")],
+         f"flow on a 20-page scan (speed-up {d.get('scaling_2_vs_1_workers', '?')}×)", "seconds")
+    names = [n for n in ORDER if n in m]
+    bars(axes[1][1], names, [m[n]["peak_rss_mb"] for n in names], "peak RSS of the process tree", "MB",
+         line=(1024, "1 GB"))
+    axes[1][1].tick_params(axis="x", labelsize=7, rotation=35)
+    fig.suptitle(f"ogp-pipeline benchmarks, {results['machine']['cpus']} cores, {time.strftime('%Y-%m-%d')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def _machine() -> dict:
+    tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    ocrmypdf = subprocess.run(["ocrmypdf", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "tesseract": tess, "ocrmypdf": ocrmypdf}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", nargs="+", choices=ORDER, help="measure only these (others kept from results.json)")
+    ap.add_argument("--skip", nargs="+", choices=ORDER, default=[], help="do not measure these")
+    ap.add_argument("--big-pages", type=int, default=300)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/ogp-bench"), help="inputs and scratch outputs")
+    ap.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results.json")
+    ap.add_argument("--child", choices=ORDER, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        result = globals()[f"child_{args.child}"](args.work)
+        (args.work / f"{args.child}.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        return
+    from pipeline.export import atomic_write_json
+
+    _generate_inputs(args.work, args.big_pages)
+    results = json.loads(args.results.read_text()) if args.results.exists() and args.only else {"measurements": {}}
+    results["machine"] = _machine()
+    results["command"] = " ".join([".venv/bin/python benchmarks/bench.py", *sys.argv[1:]])
+    for name in [n for n in (args.only or ORDER) if n not in args.skip]:
+        print(f"{name} …", end=" ", flush=True)
+        results["measurements"][name] = measure(name, args.work, args.big_pages)
+        r = results["measurements"][name]
+        print(f"{r['seconds']} s, peak {r['peak_rss_mb']} MB, load {r['load_1min']}, others {r['others_cores']} cores")
+        summarize(results)
+        atomic_write_json(args.results, results)
+    plot(results, args.results.with_suffix(".png"))
+    for k, t in results["targets"].items():
+        print(f"{k}: {t['value']} (target {t['target']}) {'met' if t['met'] else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
