@@ -10,7 +10,8 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress, tasks
-from flows.caching import ingest_version, repair_version
+from flows.evaluate import evaluate
+from flows.caching import extract_version, ingest_version, repair_version
 from pipeline.errors import PipelineError
 from pipeline.export import atomic_write_json, remove_stale_temp_files
 from pipeline.ingest import SUFFIXES, assemble_pdf, check_input
@@ -41,8 +42,10 @@ def process_report(
     lang: str = DEFAULT_LANG,
     min_quality: float = DEFAULT_MIN_QUALITY,
     force: bool = False,
+    gold_root: Path | None = None,
 ) -> dict:
-    """Ingest → layout → repair → outputs for one report. Returns a summary; a bad report gives a summary
+    """Ingest → layout → repair → extract → outputs (and the review page, beside the gold when
+    `gold_root` has this report) for one report. Returns a summary; a bad report gives a summary
     with its error instead of raising, so one bad report never stops a batch."""
     started = time.perf_counter()
     summary = {"report": path.stem, "file": str(path), "ok": False}
@@ -65,6 +68,9 @@ def process_report(
         tasks.write_outputs(doc, folder)
         repaired = tasks.repair.with_options(**opts)(doc, repair_version())
         tasks.write_repair(doc, repaired, folder)
+        report = tasks.extract.with_options(**opts)(doc, repaired, extract_version())
+        tasks.write_commitments(report, folder)
+        tasks.write_review(folder, report, repaired.corrections, gold_root)
         summary.update(
             ok=True,
             source=doc.source.value,
@@ -73,6 +79,7 @@ def process_report(
             footnotes=len(doc.footnotes()),
             corrections=sum(c.applied for c in repaired.corrections),
             flagged=sum(not c.applied for c in repaired.corrections),
+            commitments=len(report.commitments),
         )
     except PipelineError as exc:
         summary["error"] = exc.to_dict()
@@ -94,11 +101,14 @@ def process_corpus(
     workers: int = os.cpu_count() or 1,
     force: bool = False,
     dask_address: str | None = None,
+    gold_root: Path | None = None,
 ) -> list[dict]:
     """Every report file in `paths`, each its own subflow; pages are read by `workers` parallel
     tasks (one Tesseract thread each), or on an existing Dask cluster at `dask_address`.
     `force` recomputes everything instead of reusing cached results. Writes errors.json (the
-    failed reports), summary.json and the corpus catalog (catalog.csv, catalog.sqlite)."""
+    failed reports), summary.json and the corpus catalog (catalog.csv, catalog.sqlite); when
+    `gold_root` holds gold for some of the reports, runs the `evaluate` flow (score.json, score.md,
+    Prefect artifacts)."""
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     if dask_address:
@@ -108,9 +118,11 @@ def process_corpus(
     else:
         runner = ThreadPoolTaskRunner(max_workers=workers)
     per_report = process_report.with_options(task_runner=runner)
-    summaries = [per_report(p, out, dpi, lang, min_quality, force) for p in discover(paths)]
+    summaries = [per_report(p, out, dpi, lang, min_quality, force, gold_root) for p in discover(paths)]
     errors = [s["error"] for s in summaries if not s["ok"]]
     atomic_write_json(out / "errors.json", errors)
     atomic_write_json(out / "summary.json", summaries)
     tasks.build_catalog(out)
+    if gold_root and any((gold_root / s["report"] / "commitments.json").exists() for s in summaries if s["ok"]):
+        evaluate(gold_root, out)
     return summaries

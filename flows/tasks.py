@@ -73,6 +73,17 @@ def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
     export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)
 
 
+@task(name="write-review")
+def write_review(report_dir: Path, report: CommitmentReport, corrections: list, gold_root: Path | None) -> Path:
+    """review.html, beside the gold for this report when `gold_root/<report>/commitments.json` exists."""
+    from pipeline.report import write_review as write
+    from pipeline.score import load_report
+
+    gold_file = gold_root / report_dir.name / "commitments.json" if gold_root else None
+    gold = load_report(gold_file) if gold_file and gold_file.exists() else None
+    return write(report_dir, report, gold, corrections)
+
+
 @task(name="build-catalog")
 def build_catalog(out: Path) -> dict:
     from pipeline.catalog import build_catalog as build

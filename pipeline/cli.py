@@ -84,6 +84,9 @@ def run(
     dask_address: Optional[str] = typer.Option(
         None, "--dask-address", help="run page tasks on an existing Dask cluster, e.g. tcp://HOST:8786"
     ),
+    gold: Path = typer.Option(
+        Path("gold"), "--gold", help="gold set (one folder per report): reviews beside it, and scores after the run"
+    ),
 ) -> None:
     """Run the pipeline flow over every .pdf/.txt report in PATHS."""
     _prefect_defaults()
@@ -99,16 +102,17 @@ def run(
         flow_progress.listen(_Bars(bars))
         summaries = process_corpus(
             paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
-            force=force, dask_address=dask_address,
+            force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
         )
         flow_progress.listen(None)
     table = Table(title=f"ogp run → {out}")
-    for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "seconds", "result"):
+    for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "commitments", "seconds", "result"):
         table.add_column(col)
     for s in summaries:
         result = "ok" if s["ok"] else f"[red]{s['error']['problem']}"
         table.add_row(s["report"], s.get("source", "-"), str(s.get("pages", "-")), str(s.get("ocr_pages", "-")),
-                      str(s.get("footnotes", "-")), str(s.get("corrections", "-")), str(s["seconds"]), result)
+                      str(s.get("footnotes", "-")), str(s.get("corrections", "-")),
+                      str(s.get("commitments", "-")), str(s["seconds"]), result)
     Console().print(table)
     failed = [s for s in summaries if not s["ok"]]
     for s in failed:
@@ -139,8 +143,7 @@ def repair(
     """Repair OCR artifacts; the repaired text goes to standard output."""
     from pipeline.export import atomic_write_text
     from pipeline.process import clean_text, read_report, repair_document
-    from pipeline.layout import join_paragraphs
-    from pipeline.repair import repair_text
+    from pipeline.repair import join_paragraphs, repair_text
 
     try:
         if file == "-":

@@ -183,15 +183,29 @@ def _small(ln: Line, body_height: float | None) -> bool:
 
 
 _CONTINUATION = re.compile(r"^\s*(?:[a-záéíóúñ(\"“]|https?:|www\.|[\w.-]+/)")
+# In a text dump, the piece of a footnote that OCR put after a blank line is a wrapped URL or a
+# word or two; a longer chunk there is the next column's paragraph (seen on the seed after stamp
+# fragments such as `y 2023`), which must stay in the body.
+MAX_CONTINUATION_CHUNK = 3
 
 
-def _continues(prev: Line, ln: Line, body_height: float | None) -> bool:
+def _chunk_length(part: list[Line], i: int) -> int:
+    """How many lines from part[i] on follow one another without a blank line."""
+    n = 1
+    while i + n < len(part) and part[i + n].line == part[i + n - 1].line + 1:
+        n += 1
+    return n
+
+
+def _continues(prev: Line, ln: Line, body_height: float | None, chunk: int) -> bool:
     """Does `ln` continue the footnote whose last line is `prev`? With boxes: a small font. In a
-    text dump: no blank line between them, or after a blank a line that cannot open a paragraph
-    (lower case, a URL fragment)."""
+    text dump: no blank line between them, or after a blank a short chunk (`chunk` lines from `ln`
+    on) whose first line cannot open a paragraph (lower case, a URL fragment)."""
     if ln.bbox is not None and body_height is not None:
         return _small(ln, body_height)
-    return ln.line == prev.line + 1 or bool(_CONTINUATION.match(ln.text))
+    if ln.line == prev.line + 1:
+        return True
+    return chunk <= MAX_CONTINUATION_CHUNK and bool(_CONTINUATION.match(ln.text))
 
 
 def mark_footnotes(doc: Document) -> None:
@@ -220,7 +234,8 @@ def mark_footnotes(doc: Document) -> None:
                     current = Footnote(number=m.group(1), text=m.group(2).strip(), page=page.number,
                                        lines=[ln.line])
                     page.footnotes.append(current)
-                elif current is not None and prev is not None and _continues(prev, ln, body_height):
+                elif current is not None and prev is not None and _continues(
+                        prev, ln, body_height, _chunk_length(part, i)):
                     current.text = f"{current.text} {ln.text.strip()}".strip()
                     current.lines.append(ln.line)
                 else:
@@ -236,25 +251,3 @@ def analyse(doc: Document) -> Document:
     mark_footnotes(doc)
     return doc
 
-
-# ---------------------------------------------------------------------------------- paragraphs
-_SENTENCE_END = re.compile(r"[.:;!?…]\s*$")
-_BLOCK_START = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]|[¿¡]?[A-ZÁÉÍÓÚÑ][\wÁÉÍÓÚÑáéíóúñ]*\s+\d+\s*:)")
-
-
-def join_paragraphs(text: str) -> str:
-    """Running text with the line breaks inside paragraphs joined: a line that does not end a
-    sentence continues on the next one unless that one is blank or starts a bullet or heading.
-    Form feeds (page breaks) and blank lines are kept."""
-    pages = []
-    for page in text.split("\f"):
-        out: list[str] = []
-        for line in page.split("\n"):
-            prev = out[-1] if out else ""
-            if (prev.strip() and line.strip() and not _SENTENCE_END.search(prev)
-                    and not _BLOCK_START.match(line) and not line.lstrip().startswith("¿")):
-                out[-1] = prev.rstrip() + " " + line.strip()
-            else:
-                out.append(line)
-        pages.append("\n".join(out))
-    return "\f".join(pages)

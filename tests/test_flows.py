@@ -7,12 +7,14 @@ import pytest
 
 from tests.conftest import SEED
 
+STEM = Path(SEED).name
+
 
 @pytest.fixture()
 def batch(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    shutil.copy(SEED, src / "seed.txt")
+    shutil.copy(SEED, src / STEM)  # named as in gold/, so the run is scored
     (src / "not-a-pdf.pdf").write_bytes(b"this is a text file, not a PDF\n")
     (src / "empty.txt").write_bytes(b"")
     return src, tmp_path / "out"
@@ -22,9 +24,11 @@ def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch
     from flows.report import process_corpus
 
     src, out = batch
-    summaries = process_corpus([src], out)
+    summaries = process_corpus([src], out, gold_root=Path("gold"))
     by_name = {s["report"]: s for s in summaries}
+    by_name["seed"] = by_name.pop(Path(STEM).stem)
     assert by_name["seed"]["ok"] and by_name["seed"]["pages"] == 26
+    (out / "seed").symlink_to(out / Path(STEM).stem)
     text = (out / "seed" / "text.txt").read_text(encoding="utf-8")
     assert text.count("\f") == 25
     assert "Guadalupe Inn" not in text
@@ -42,6 +46,15 @@ def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch
     assert by_name["seed"]["corrections"] == sum(c["applied"] for c in corrections) > 100
     assert {"page", "line", "offset", "original", "replacement", "rule", "confidence", "applied"} <= set(corrections[0])
 
+    # commitments, their CSVs and the review page; scores against gold for the whole run
+    report = json.loads((out / "seed" / "commitments.json").read_text(encoding="utf-8"))
+    assert by_name["seed"]["commitments"] == len(report["commitments"]) > 0
+    assert (out / "seed" / "commitments.csv").read_text(encoding="utf-8").count("\n") == len(report["commitments"]) + 1
+    assert (out / "seed" / "actors.csv").stat().st_size > 0
+    assert "<html" in (out / "seed" / "review.html").read_text(encoding="utf-8").lower()
+    score = json.loads((out / "score.json").read_text(encoding="utf-8"))
+    assert score["overall"]["scored"] == 1 and score["reports"][0]["report"] == Path(STEM).stem
+
     errors = json.loads((out / "errors.json").read_text(encoding="utf-8"))
     failed = {Path(e["file"]).name: e for e in errors}
     assert set(failed) == {"not-a-pdf.pdf", "empty.txt"}
@@ -53,7 +66,7 @@ def test_corpus_flow_writes_outputs_and_names_bad_reports(prefect_harness, batch
 
     with sqlite3.connect(out / "catalog.sqlite") as db:
         rows = dict(db.execute("SELECT report, ok FROM reports").fetchall())
-    assert rows == {"seed": 1, "not-a-pdf": 0, "empty": 0}
+    assert rows == {Path(STEM).stem: 1, "not-a-pdf": 0, "empty": 0}
     # nothing half-written: no temp files left behind
     assert not list(out.rglob("*.tmp"))
 

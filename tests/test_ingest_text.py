@@ -75,3 +75,13 @@ def test_empty_text_file_is_named(tmp_path):
     f.write_text("  \n\n", encoding="utf-8")
     with pytest.raises(EmptyInput, match="vacio.txt"):
         load(f)
+
+
+def test_a_footnote_does_not_swallow_the_next_columns_paragraph(seed):
+    """After a footnote, stamp fragments and then a whole paragraph of the next column follow in
+    the dump: the paragraph stays in the body (nothing silently lost)."""
+    body = seed.body_text()
+    assert "CartoCritica, Causa Natura, Reforestamos" in body
+    assert "Transparencia Mexicana solicitd la opinidn" in body
+    notes = " ".join(f.text for f in seed.footnotes())
+    assert "Reforestamos" not in notes
