@@ -1,0 +1,170 @@
+"""Extract: the commitments of a self-assessment report from its repaired body lines.
+
+A blank Spanish spaCy pipeline (`spacy.blank`-style, no trained model) whose components are the
+rule-based factories of this package, assembled from `pipeline/data/extract/pipeline.cfg`:
+
+    ogp_tokens    token → line map, accent-free norms, line-start flags
+    ogp_sections  part headings (active / inactive), `Compromiso N:` headings and titles,
+                  sub-headings (Autoevaluación, Consulta los resultados, ¿Por qué…?, ¿Qué sigue?),
+                  the summary table, sentence boundaries
+    ogp_status    status and the words that state it
+    ogp_orgs      organisations named anywhere (gazetteer, head-noun patterns, acronyms, lists)
+    ogp_actors    which of them take part in each commitment, and their roles
+    ogp_irm       the IRM's judgement and its levels
+    ogp_table     the summary table's rows; damaged titles recovered from it
+    ogp_urls      each commitment's results link, rebuilt and checked against the table
+    ogp_front     the country and the action plan, from the front matter
+
+Every value keeps the page and line it was read from (`Commitment.evidence`, `Actor.evidence`);
+doubts and conflicts go to `Commitment.flags`.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable
+
+import spacy
+from spacy.language import Language
+
+from pipeline.extract import components, links, orgs  # noqa: F401  (registers the factories)
+from pipeline.extract.gazetteer import DATA
+from pipeline.extract.state import KEY, Block, Extraction, Section
+from pipeline.extract.text import BULLET, MARKER, build_text
+from pipeline.models import Actor, Commitment, CommitmentReport, Evidence, Footnote, IrmFinding, Line
+
+CONFIG = DATA / "pipeline.cfg"
+
+__all__ = ["extract_commitments", "commitments_to_csv_rows", "build_pipeline", "CONFIG",
+           "COMMITMENT_COLUMNS", "ACTOR_COLUMNS"]
+
+COMMITMENT_COLUMNS = ["number", "title", "section", "status", "status_text", "status_page", "urls", "n_actors",
+                      "irm_completion", "irm_results", "pages", "flags"]
+ACTOR_COLUMNS = ["report", "number", "title", "name", "acronym", "sector", "role", "page", "line"]
+
+
+@lru_cache(maxsize=1)
+def build_pipeline() -> Language:
+    """The extraction pipeline, built once from its config (blank Spanish, rule components)."""
+    config = spacy.util.load_config(CONFIG)
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Footnote] = ()) -> CommitmentReport:
+    """The commitments of one report, in the order the report presents them.
+
+    `lines` are the repaired body lines in reading order (`RepairResult.lines`), each with its page
+    and line; `footnotes` are the report's footnotes (kept with the extraction's state)."""
+    nlp = build_pipeline()
+    text, line_map = build_text(lines)
+    doc = nlp.make_doc(text)
+    doc.user_data[KEY] = Extraction(lm=line_map, footnotes=list(footnotes))
+    doc = nlp(doc)
+    ex: Extraction = doc.user_data[KEY]
+    return CommitmentReport(report=report, country=ex.country, plan=ex.plan,
+                            commitments=[_commitment(ex, sec) for sec in ex.sections])
+
+
+def _evidence(ex: Extraction, line_indices: list[int]) -> Evidence:
+    lines = [ex.lm.lines[i] for i in line_indices if ex.lm.lines[i].text.strip()]
+    first = lines[0] if lines else ex.lm.lines[line_indices[0]]
+    return Evidence(page=first.page, line=first.line, text=" / ".join(ln.text.strip() for ln in lines))
+
+
+def _commitment(ex: Extraction, sec: Section) -> Commitment:
+    lm = ex.lm
+    span = range(sec.first_line, sec.last_line + 1)
+    evidence: dict[str, Evidence] = {}
+    if sec.title_from_table and sec.title_evidence_line is not None:
+        evidence["title"] = _evidence(ex, sec.table_row.lines if sec.table_row else [sec.title_evidence_line])
+    else:
+        evidence["title"] = _evidence(ex, sec.title_lines)
+    if sec.part_line is not None:
+        evidence["section"] = _evidence(ex, [sec.part_line])
+    if sec.status_line is not None:
+        evidence["status"] = _evidence(ex, [sec.status_line])
+    if sec.url_lines:
+        evidence["urls"] = _evidence(ex, sec.url_lines)
+    irm = None
+    if sec.irm_text:
+        irm_ev = _evidence(ex, [sec.irm_line])
+        evidence["irm"] = irm_ev
+        irm = IrmFinding(text=sec.irm_text, completion=sec.irm_completion, results=sec.irm_results, evidence=irm_ev)
+    actors = [
+        Actor(name=a.name, acronym=ex.acronyms.get(a.key), sector=a.sector, role=a.role,
+              evidence=Evidence(page=lm.lines[a.line].page, line=lm.lines[a.line].line, text=lm.lines[a.line].text.strip()))
+        for a in sec.actors
+    ]
+    return Commitment(
+        number=sec.number,
+        title=sec.title,
+        section=sec.part,
+        status=sec.status,
+        status_text=sec.status_text,
+        status_page=lm.lines[sec.status_line].page if sec.status_line is not None else None,
+        urls=sec.urls,
+        actors=actors,
+        irm=irm,
+        reasons=[item for b in sec.block("REASONS", "PROGRESS") for item in _bullets(ex, b)],
+        next_steps=[item for b in sec.block("NEXT_STEPS") for item in _bullets(ex, b)],
+        pages=sorted({lm.lines[i].page for i in span if lm.lines[i].text.strip()}),
+        evidence=evidence,
+        flags=sec.flags,
+    )
+
+
+def _bullets(ex: Extraction, block: Block) -> list[str]:
+    """The items under a `¿Por qué…?` / `¿Qué sigue?` heading: one per bullet (or per paragraph
+    when the OCR lost the bullet marks)."""
+    lm = ex.lm
+    lines = [i for i in range(block.line, block.last_line + 1)
+             if lm.lines[i].text.strip() and i not in lm.noise and i not in lm.link_only]
+    heading = lm.lines[block.line].text
+    body = lines[1:]
+    if not heading.rstrip().endswith("?"):  # a heading over two lines
+        while body and not BULLET.match(lm.lines[body[0]].text.strip()) and len(lm.lines[body[0]].text.split()) <= 3:
+            body = body[1:]
+    marked = any(BULLET.match(lm.lines[i].text.strip()) for i in body)
+    items: list[list[str]] = []
+    for i in body:
+        text = MARKER.sub("", lm.lines[i].text).strip()
+        m = BULLET.match(text) if marked else None
+        if m or not items or (not marked and i in lm.gap_before):
+            items.append([text[m.end():] if m else text])
+        else:
+            items[-1].append(text)
+    return [" ".join(" ".join(parts).split()) for parts in items if " ".join(parts).strip()]
+
+
+def commitments_to_csv_rows(report: CommitmentReport) -> tuple[list[dict], list[dict]]:
+    """(one row per commitment, one row per commitment × actor), columns COMMITMENT_COLUMNS and
+    ACTOR_COLUMNS."""
+    commitments, actors = [], []
+    for c in report.commitments:
+        commitments.append({
+            "number": c.number,
+            "title": c.title,
+            "section": c.section or "",
+            "status": c.status or "",
+            "status_text": c.status_text or "",
+            "status_page": c.status_page if c.status_page is not None else "",
+            "urls": " ".join(c.urls),
+            "n_actors": len(c.actors),
+            "irm_completion": c.irm.completion or "" if c.irm else "",
+            "irm_results": c.irm.results or "" if c.irm else "",
+            "pages": " ".join(str(p) for p in c.pages),
+            "flags": " | ".join(c.flags),
+        })
+        for a in c.actors:
+            actors.append({
+                "report": report.report,
+                "number": c.number,
+                "title": c.title,
+                "name": a.name,
+                "acronym": a.acronym or "",
+                "sector": a.sector or "",
+                "role": a.role,
+                "page": a.evidence.page if a.evidence else "",
+                "line": a.evidence.line if a.evidence and a.evidence.line is not None else "",
+            })
+    return commitments, actors
+

@@ -1,0 +1,416 @@
+"""spaCy factories of the extraction pipeline: tokens, sections, status, IRM judgement, front matter.
+
+Each component reads and writes the `Extraction` kept in `doc.user_data["ogp"]`; the rules are
+Matcher patterns loaded from `pipeline/data/extract/*.jsonl`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from pipeline.extract.gazetteer import data_path
+from pipeline.extract.state import Block, Section, state
+from pipeline.extract.text import BULLET, MARKER, clean_line, fold
+
+_SENT_END = re.compile(r"[.:;?!]$")
+_JUNK_LEAD = re.compile(r"^[é¿¡&]+(?=[A-ZÁÉÍÓÚÑ])")
+_NAME_CHARS = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü'’]*[#]?$|^[A-ZÁÉÍÓÚÑ0-9]{2,}$")
+BLOCK_LABELS = ("SELF_ASSESSMENT", "RESULTS", "REASONS", "PROGRESS", "NEXT_STEPS")
+
+
+def load_patterns(path: str | Path) -> list[dict]:
+    """Matcher patterns, one JSON object a line; a `_comment` line documents the file."""
+    path = data_path(path)
+    out = []
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: line {n} is not JSON: {exc}") from exc
+        if "_comment" in item:
+            continue
+        if "label" not in item or "pattern" not in item:
+            raise ValueError(f"{path}: line {n} needs 'label' and 'pattern'")
+        out.append(item)
+    return out
+
+
+def build_matcher(nlp: Language, path: str | Path) -> Matcher:
+    matcher = Matcher(nlp.vocab, validate=True)
+    for item in load_patterns(path):
+        matcher.add(item["label"], [item["pattern"]])
+    return matcher
+
+
+def is_name_part(text: str) -> bool:
+    """A word that can be part of an organisation's name: capitalised, an acronym, a number."""
+    return bool(_NAME_CHARS.match(text)) or text.isdigit()
+
+
+# ------------------------------------------------------------------------------------ tokens
+@Language.factory("ogp_tokens")
+def make_tokens(nlp: Language, name: str):
+    return TokenAnnotator()
+
+
+class TokenAnnotator:
+    """Token → line map, accent-free norms, line-start/-end flags, name-part flags."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        lm = ex.lm
+        starts, k = lm.starts, 0
+        ex.tok_line = [0] * len(doc)
+        for tok in doc:
+            while k + 1 < len(starts) and tok.idx >= starts[k + 1]:
+                k += 1
+            line = lm.kept[k]
+            ex.tok_line[tok.i] = line
+            if line not in ex.line_first_tok:
+                ex.line_first_tok[line] = tok.i
+            ex.line_end_tok[line] = tok.i + 1
+            text = _JUNK_LEAD.sub("", tok.text)
+            tok.norm_ = fold(text)
+            tok._.ogp_name = is_name_part(text)
+        for line, first in ex.line_first_tok.items():
+            i = first
+            while i < ex.line_end_tok[line] - 1 and not any(ch.isalnum() for ch in doc[i].text):
+                i += 1
+            doc[i]._.ogp_bol = True
+            doc[ex.line_end_tok[line] - 1]._.ogp_eol = True
+        return doc
+
+
+# ---------------------------------------------------------------------------------- sections
+@Language.factory("ogp_sections", default_config={"patterns": "sections.jsonl"})
+def make_sections(nlp: Language, name: str, patterns: str):
+    return Sectioner(nlp, patterns)
+
+
+class Sectioner:
+    """Part headings (active / inactive commitments), `Compromiso N:` headings with titles that run
+    over several lines, the sub-headings inside each commitment, the final summary table, and
+    sentence boundaries."""
+
+    def __init__(self, nlp: Language, patterns: str):
+        self.matcher = build_matcher(nlp, patterns)
+        self.vocab = nlp.vocab
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        lm = ex.lm
+        for match_id, start, end in self.matcher(doc):
+            label = self.vocab.strings[match_id]
+            line = ex.tok_line[start]
+            ex.headings.setdefault(line, []).append((label, start, end))
+        heads = {line: self._line_heading(doc, ex, line, found) for line, found in ex.headings.items()}
+        heads = {line: h for line, h in heads.items() if h}
+
+        part: str | None = None
+        part_line: int | None = None
+        sections: list[Section] = []
+        boundaries: list[int] = []
+        for line in sorted(heads):
+            label, start, end = heads[line]
+            if label in ("PART", "ACTIVE", "INACTIVE", "TABLE"):
+                labels = {lab for lab, _, _ in ex.headings[line]}
+                part = "activos" if "ACTIVE" in labels else "inactivos" if "INACTIVE" in labels else None
+                part_line = line
+                ex.part_lines.append((line, part))
+                boundaries.append(line)
+                if "TABLE" in labels and ex.table_first is None:
+                    ex.table_first = line
+            elif label == "COMMITMENT":
+                number = int(re.sub(r"\D", "", doc[start + 1].text))
+                title_lines, title_end = self._title(doc, ex, line, end, heads)
+                title = doc[end:title_end].text.strip().rstrip(".").strip() if title_end > end else ""
+                sections.append(Section(number=number, heading_line=line, title=title, title_lines=title_lines,
+                                        title_end=title_end, start=start, end=len(doc), first_line=line,
+                                        last_line=len(lm.lines) - 1, part=part, part_line=part_line))
+                boundaries.append(line)
+        if ex.table_first is not None:
+            later = [b for b in boundaries if b > ex.table_first]
+            ex.table_last = (min(later) - 1) if later else len(lm.lines) - 1
+        for sec in sections:
+            nxt = [b for b in boundaries if b > sec.heading_line]
+            if nxt:
+                sec.last_line = min(nxt) - 1
+                sec.end = self._first_token_at_or_after(ex, min(nxt), len(doc))
+            while sec.last_line > sec.first_line and lm.is_blank(sec.last_line):
+                sec.last_line -= 1
+            self._blocks(ex, sec, heads)
+        ex.sections = sections
+        self._sentences(doc, ex, heads)
+        return doc
+
+    @staticmethod
+    def _first_token_at_or_after(ex, line: int, default: int) -> int:
+        toks = [t for ln, t in ex.line_first_tok.items() if ln >= line]
+        return min(toks) if toks else default
+
+    @staticmethod
+    def _line_heading(doc: Doc, ex, line: int, found: list[tuple[str, int, int]]):
+        """The heading a line is, if it is one: the match that opens the line (or, for the labels
+        found anywhere in a short heading line, that label)."""
+        first = ex.line_first_tok.get(line)
+        line_len = ex.line_end_tok.get(line, 0) - (first or 0)
+        for label, start, end in sorted(found, key=lambda m: m[1]):
+            opens = doc[start]._.ogp_bol
+            if label in ("COMMITMENT", "PART", "SELF_ASSESSMENT", "REASONS", "PROGRESS", "NEXT_STEPS") and opens:
+                return label, start, end
+            if label in ("ACTIVE", "INACTIVE") and opens and line_len <= 5:
+                return label, start, end
+            if label in ("RESULTS", "TABLE") and line_len <= 7:
+                return label, start, end
+        return None
+
+    @staticmethod
+    def _title(doc: Doc, ex, line: int, end: int, heads) -> tuple[list[int], int]:
+        """Lines and end token of a commitment's title: the heading line and the lines that follow
+        it without a gap, up to four, stopping after a line that ends a sentence."""
+        lm = ex.lm
+        lines = [line]
+        title_end = ex.line_end_tok[line]
+        k = lm.kept.index(line)
+        text = doc[end:title_end].text
+        while k + 1 < len(lm.kept) and len(lines) < 4 and not text.rstrip().endswith("."):
+            nxt = lm.kept[k + 1]
+            if nxt in lm.gap_before or nxt in heads or nxt - lines[-1] > 3 or BULLET.match(lm.lines[nxt].text):
+                break
+            lines.append(nxt)
+            title_end = ex.line_end_tok[nxt]
+            text = doc[end:title_end].text
+            k += 1
+        return lines, title_end
+
+    def _blocks(self, ex, sec: Section, heads) -> None:
+        found = [(line, heads[line]) for line in sorted(heads)
+                 if sec.heading_line < line <= sec.last_line and heads[line][0] in BLOCK_LABELS]
+        for n, (line, (label, start, end)) in enumerate(found):
+            stop_line = found[n + 1][0] if n + 1 < len(found) else sec.last_line + 1
+            stop = self._first_token_at_or_after(ex, stop_line, sec.end) if n + 1 < len(found) else sec.end
+            sec.blocks.append(Block(label=label, line=line, head_start=start, start=end, end=max(end, stop),
+                                    last_line=stop_line - 1))
+
+    @staticmethod
+    def _sentences(doc: Doc, ex, heads) -> None:
+        """Sentence starts: after . ? ! before a capital, at a line after a gap when the line
+        before ends a sentence, at bullets and headings, and after a commitment's title."""
+        lm = ex.lm
+        starts = {0}
+        for tok in doc[:-1]:
+            nxt = doc[tok.i + 1]
+            if tok.text in (".", "?", "!", "…") and (nxt.text[:1].isupper() or nxt.text[:1] in "¿•"):
+                starts.add(nxt.i)
+        prev_line = None
+        for line in lm.kept:
+            first = ex.line_first_tok.get(line)
+            if first is None:
+                continue
+            text = lm.lines[line].text.strip()
+            if line in heads or BULLET.match(text) or text.startswith("¿"):
+                starts.add(first)
+            elif prev_line is not None and line in lm.gap_before:
+                prev_text = MARKER.sub("", lm.lines[prev_line].text).rstrip()
+                if _SENT_END.search(prev_text):
+                    starts.add(first)
+            prev_line = line
+        for sec in ex.sections:
+            if sec.title_end < len(doc):
+                starts.add(sec.title_end)
+            for b in sec.blocks:
+                if b.start < len(doc):
+                    starts.add(b.start)
+        for tok in doc:
+            tok.is_sent_start = tok.i in starts
+
+
+# ------------------------------------------------------------------------------------ status
+@Language.factory("ogp_status", default_config={"patterns": "status.jsonl"})
+def make_status(nlp: Language, name: str, patterns: str):
+    return StatusReader(nlp, patterns)
+
+
+class StatusReader:
+    """The commitment's status from its self-assessment block: the earliest status phrase, the
+    longest one at that position; `status_text` is its clause as printed."""
+
+    def __init__(self, nlp: Language, patterns: str):
+        self.matcher = build_matcher(nlp, patterns)
+        self.vocab = nlp.vocab
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        for sec in ex.sections:
+            for block in sec.block("SELF_ASSESSMENT"):
+                span = doc[block.start:block.end]
+                matches = sorted(self.matcher(span), key=lambda m: (m[1], -(m[2] - m[1])))
+                if matches:
+                    match_id, s, e = matches[0]
+                    self._set(doc, ex, sec, match_id, s + block.start, e + block.start, block.start)
+                    break
+            if sec.status is None:
+                self._standalone(doc, ex, sec)
+        return doc
+
+    def _set(self, doc: Doc, ex, sec: Section, match_id: int, s: int, e: int, floor: int) -> None:
+        sent_start = max(doc[s].sent.start, floor)
+        sec.status = self.vocab.strings[match_id]
+        sec.status_text = " ".join(doc[sent_start:e].text.split()).strip(" ,;:")
+        sec.status_line = ex.tok_line[s]
+
+    def _standalone(self, doc: Doc, ex, sec: Section) -> None:
+        """A status printed as a line of its own (`Compromiso inactivo`) whose "Autoevaluación"
+        heading the scan lost."""
+        span = doc[sec.title_end:sec.end]
+        for match_id, s, e in sorted(self.matcher(span), key=lambda m: (m[1], -(m[2] - m[1]))):
+            s, e = s + span.start, e + span.start
+            line = ex.tok_line[s]
+            if doc[s]._.ogp_bol and doc[s].norm_ == "compromiso" and ex.line_end_tok[line] - ex.line_first_tok[line] <= 6:
+                self._set(doc, ex, sec, match_id, s, e, s)
+                return
+
+
+# --------------------------------------------------------------------------------------- IRM
+@Language.factory("ogp_irm", default_config={"patterns": "irm.jsonl"})
+def make_irm(nlp: Language, name: str, patterns: str):
+    return IrmReader(nlp, patterns)
+
+
+class IrmReader:
+    """The paragraph where the narrative gives the IRM's judgement, and the levels it names."""
+
+    def __init__(self, nlp: Language, patterns: str):
+        self.matcher = build_matcher(nlp, patterns)
+        self.vocab = nlp.vocab
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        for sec in ex.sections:
+            span = doc[sec.title_end:sec.narrative_end()]
+            found = [(self.vocab.strings[m], s + span.start, e + span.start) for m, s, e in self.matcher(span)]
+            best = None
+            for label, s, e in found:
+                if label != "IRM":
+                    continue
+                para = self._paragraph(doc, ex, doc[s].sent.start, span.end)
+                inside = [lab for lab, ms, me in found if para[0] <= ms and me <= para[1] and lab != "IRM"]
+                rank = 2 if any(":" in lab for lab in inside) else 1 if "JUDGE" in inside else 0
+                if rank and (best is None or rank > best[0]):
+                    best = (rank, para, inside, s)
+                if rank == 2:
+                    break
+            if best is None:
+                continue
+            _, (ps, pe), inside, s = best
+            sec.irm_text = self._text(doc, ex, ps, pe)
+            sec.irm_line = ex.tok_line[s]
+            for lab in inside:
+                kind, _, level = lab.partition(":")
+                if kind == "completion" and sec.irm_completion is None:
+                    sec.irm_completion = level
+                elif kind == "results" and sec.irm_results is None:
+                    sec.irm_results = level
+        return doc
+
+    @staticmethod
+    def _paragraph(doc: Doc, ex, start: int, limit: int) -> tuple[int, int]:
+        """From `start` to the end of its paragraph (a sentence that opens after a gap)."""
+        lm = ex.lm
+        end = limit
+        for sent in doc[start:limit].sents:
+            if sent.start > start:
+                line = ex.tok_line[sent.start]
+                if line in lm.gap_before and ex.line_first_tok.get(line) == sent.start:
+                    end = sent.start
+                    break
+        return start, end
+
+    @staticmethod
+    def _text(doc: Doc, ex, start: int, end: int) -> str:
+        """The text of tokens start..end with the footnote references `[^N]` of the lines put back."""
+        lm = ex.lm
+        first_line, last_line = ex.tok_line[start], ex.tok_line[end - 1]
+        pieces = []
+        for line in lm.kept:
+            if line < first_line or line > last_line:
+                continue
+            raw = " ".join(lm.lines[line].text.split())
+            clean = clean_line(raw)
+            lo = doc[start].idx - lm.starts[lm.kept.index(line)] if line == first_line else 0
+            hi = doc[end - 1].idx + len(doc[end - 1].text) - lm.starts[lm.kept.index(line)] \
+                if line == last_line else len(clean)
+            pieces.append(_with_markers(raw, lo, hi))
+        return " ".join(" ".join(pieces).split())
+
+
+def _with_markers(raw: str, lo: int, hi: int) -> str:
+    """raw[lo:hi] where lo/hi count characters of the line without its `[^N]` markers."""
+    out, clean_pos = [], 0
+    pos = 0
+    for m in MARKER.finditer(raw):
+        seg = raw[pos:m.start()]
+        for ch in seg:
+            if lo <= clean_pos < hi:
+                out.append(ch)
+            clean_pos += 1
+        if lo < clean_pos <= hi:
+            out.append(m.group(0))
+        pos = m.end()
+    for ch in raw[pos:]:
+        if lo <= clean_pos < hi:
+            out.append(ch)
+        clean_pos += 1
+    return "".join(out).strip()
+
+
+# ------------------------------------------------------------------------------ front matter
+@Language.factory("ogp_front", default_config={"patterns": "plan.jsonl", "countries": "countries.txt"})
+def make_front(nlp: Language, name: str, patterns: str, countries: str):
+    return FrontMatter(nlp, patterns, countries)
+
+
+_YEARS = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
+
+
+class FrontMatter:
+    """The country and the action plan the report assesses, from the text before its first
+    commitment: the plan's printed name (with its years when the front matter prints them) and
+    the country named most often."""
+
+    def __init__(self, nlp: Language, patterns: str, countries: str):
+        self.matcher = build_matcher(nlp, patterns)
+        self.vocab = nlp.vocab
+        names = [ln.strip() for ln in data_path(countries).read_text(encoding="utf-8").splitlines()
+                 if ln.strip() and not ln.startswith("#")]
+        self.countries = {fold(c): c for c in names}
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        end = ex.sections[0].start if ex.sections else len(doc)
+        front = doc[:end]
+        counts: dict[str, int] = {}
+        for tok in front:
+            for n in (1, 2):
+                key = " ".join(t.norm_ for t in doc[tok.i:tok.i + n])
+                if key in self.countries and doc[tok.i].text[:1].isupper():
+                    counts[key] = counts.get(key, 0) + 1
+        if counts:
+            ex.country = self.countries[max(counts, key=lambda k: (counts[k], -len(k)))]
+        plans = [(s, e) for m, s, e in self.matcher(front) if self.vocab.strings[m] == "PLAN"]
+        if plans:
+            s, e = min(plans, key=lambda p: (p[0], -(p[1] - p[0])))
+            plan = " ".join(doc[s:e].text.split())
+            if not _YEARS.search(plan):
+                years = _YEARS.search(front.text)
+                if years:
+                    plan = f"{plan} {years.group(1)}-{years.group(2)}"
+            ex.plan = plan
+        return doc

@@ -1,0 +1,138 @@
+"""What the pipeline's components find, kept on the Doc (`doc.user_data["ogp"]`) until it is
+turned into a `CommitmentReport`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from spacy.tokens import Doc, Span, Token
+
+from pipeline.extract.text import LineMap
+from pipeline.models import Footnote, Line
+
+KEY = "ogp"
+
+for _name in ("ogp_bol", "ogp_eol", "ogp_name"):
+    if not Token.has_extension(_name):
+        Token.set_extension(_name, default=False)
+
+
+@dataclass
+class Block:
+    """A sub-heading of a commitment section ("Autoevaluación", "¿Qué sigue?" …) and the tokens
+    and lines under it."""
+
+    label: str
+    line: int  # index into LineMap.lines of the heading line
+    head_start: int  # first token of the heading
+    start: int  # first token after the heading
+    end: int  # token after the block
+    last_line: int  # last line index of the block (inclusive)
+
+
+@dataclass
+class Mention:
+    """An organisation named in the text."""
+
+    start: int
+    end: int
+    name: str  # display name (repaired)
+    key: str  # identity within the report
+    sector: Optional[str]
+    kind: str = "actor"
+    source: str = "head"  # gazetteer | head | acronym | list | fuzzy
+    acronym: Optional[str] = None  # acronym printed right after it, "(SFP)"
+    plural: Optional[str] = None  # singular head when the mention is a coordinated plural
+    org_name: Optional[str] = None  # the gazetteer's canonical name
+
+
+@dataclass
+class ActorFound:
+    mention: Mention
+    name: str
+    key: str
+    sector: Optional[str]
+    role: str = "participante"
+    explicit_role: bool = False
+    line: int = 0  # index into LineMap.lines
+
+
+@dataclass
+class Section:
+    """One commitment: its heading, its lines and what was read in them."""
+
+    number: int
+    heading_line: int
+    title: str
+    title_lines: list[int]
+    title_end: int  # first token after the title
+    start: int  # first token of the heading
+    end: int  # token after the section
+    first_line: int
+    last_line: int
+    part: Optional[str] = None
+    part_line: Optional[int] = None
+    blocks: list[Block] = field(default_factory=list)
+    status: Optional[str] = None
+    status_text: Optional[str] = None
+    status_line: Optional[int] = None
+    actors: list[ActorFound] = field(default_factory=list)
+    irm_text: Optional[str] = None
+    irm_completion: Optional[str] = None
+    irm_results: Optional[str] = None
+    irm_line: Optional[int] = None
+    urls: list[str] = field(default_factory=list)
+    url_lines: list[int] = field(default_factory=list)
+    table_row: Optional["TableRow"] = None
+    title_from_table: bool = False
+    title_evidence_line: Optional[int] = None
+    flags: list[str] = field(default_factory=list)
+
+    def narrative_end(self) -> int:
+        """Token where the narrative stops and the self-assessment blocks begin."""
+        return self.blocks[0].head_start if self.blocks else self.end
+
+    def block(self, *labels: str) -> list[Block]:
+        return [b for b in self.blocks if b.label in labels]
+
+
+@dataclass
+class TableRow:
+    title: str
+    lines: list[int]
+    url_fragments: list[str] = field(default_factory=list)
+    url_lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Extraction:
+    lm: LineMap
+    footnotes: list[Footnote]
+    tok_line: list[int] = field(default_factory=list)  # LineMap.lines index of each token
+    line_first_tok: dict[int, int] = field(default_factory=dict)
+    line_end_tok: dict[int, int] = field(default_factory=dict)
+    headings: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # line → matches
+    sections: list[Section] = field(default_factory=list)
+    part_lines: list[tuple[int, Optional[str]]] = field(default_factory=list)
+    table_first: Optional[int] = None
+    table_last: Optional[int] = None
+    table_rows: list[TableRow] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    acronyms: dict[str, str] = field(default_factory=dict)  # org key → acronym as printed
+    country: Optional[str] = None
+    plan: Optional[str] = None
+
+    def line(self, index: int) -> Line:
+        return self.lm.lines[index]
+
+    def token_line(self, token: Token | int) -> Line:
+        i = token if isinstance(token, int) else token.i
+        return self.lm.lines[self.tok_line[i]]
+
+
+def state(doc: Doc) -> Extraction:
+    return doc.user_data[KEY]
+
+
+def span_lines(ex: Extraction, span: Span) -> list[int]:
+    return sorted({ex.tok_line[t.i] for t in span})
