@@ -123,16 +123,24 @@ def _bullets(ex: Extraction, block: Block) -> list[str]:
     if not heading.rstrip().endswith("?"):  # a heading over two lines
         while body and not BULLET.match(lm.lines[body[0]].text.strip()) and len(lm.lines[body[0]].text.split()) <= 3:
             body = body[1:]
-    marked = any(BULLET.match(lm.lines[i].text.strip()) for i in body)
+    kinds = [_marker_kind(lm.lines[i].text) for i in body]
+    marked = next((k for k in kinds if k), None)  # lettered sub-items inside bullets do not split them
     items: list[list[str]] = []
-    for i in body:
+    for i, kind in zip(body, kinds):
         text = MARKER.sub("", lm.lines[i].text).strip()
-        m = BULLET.match(text) if marked else None
+        m = BULLET.match(text) if marked and kind == marked else None
         if m or not items or (not marked and i in lm.gap_before):
             items.append([text[m.end():] if m else text])
         else:
             items[-1].append(text)
     return [" ".join(" ".join(parts).split()) for parts in items if " ".join(parts).strip()]
+
+
+def _marker_kind(text: str) -> str | None:
+    m = BULLET.match(text.strip())
+    if not m:
+        return None
+    return "letter" if ")" in m.group(0) else "bullet"
 
 
 def commitments_to_csv_rows(report: CommitmentReport) -> tuple[list[dict], list[dict]]:

@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
@@ -219,7 +221,7 @@ class Sectioner:
                 starts.add(first)
             elif prev_line is not None and line in lm.gap_before:
                 prev_text = MARKER.sub("", lm.lines[prev_line].text).rstrip()
-                if _SENT_END.search(prev_text):
+                if _SENT_END.search(prev_text) or (text[:1].isupper() and not re.search(r"[\w,]$", prev_text)):
                     starts.add(first)
             prev_line = line
         for sec in ex.sections:
@@ -228,8 +230,9 @@ class Sectioner:
             for b in sec.blocks:
                 if b.start < len(doc):
                     starts.add(b.start)
-        for tok in doc:
-            tok.is_sent_start = tok.i in starts
+        flags = numpy.full((len(doc), 1), -1, dtype="int64")
+        flags[sorted(starts), 0] = 1
+        doc.from_array([SENT_START], flags.astype("uint64"))
 
 
 # ------------------------------------------------------------------------------------ status

@@ -66,12 +66,11 @@ class OrgFinder:
         for head in self.heads:
             for form, plural in ((head.singular, False), (head.plural, True)):
                 pattern = [{"NORM": fold(w)} for w in form.split()]
-                pattern[0]["_"] = {"ogp_name": True}
                 key = f"{'plural' if plural else 'singular'}|{head.singular}"
                 self.head_by_key[key] = (head, plural)
                 self.head_matcher.add(key, [pattern])
-        self.head_words = {fold(h.singular.split()[0]) for h in self.heads} | {
-            fold(h.plural.split()[0]) for h in self.heads}
+        self.singular_heads = {fold(h.singular.split()[0]) for h in self.heads}
+        self.head_words = self.singular_heads | {fold(h.plural.split()[0]) for h in self.heads}
         self.connectors = self.words.get("connector", set())
         self.suffixes = self.words.get("suffix", set())
         self.generic = self.words.get("generic", set())
@@ -116,9 +115,11 @@ class OrgFinder:
                 k = j
                 if tok.norm_ in ("y", "e"):
                     k = j + 1
-                    if k < limit and doc[k].norm_ in ("la", "el", "los", "las", "al"):
+                    article = k < limit and doc[k].norm_ in ("la", "el", "los", "las", "al")
+                    if article:
                         k += 1
-                    if self._is_head_at(doc, k) or k in self._known_starts:
+                    if (article and self._is_head_at(doc, k)) or k in self._known_starts or (
+                            self._is_head_at(doc, k) and doc[k].norm_ in self.singular_heads):
                         break
                 j += 1
                 continue
@@ -154,6 +155,8 @@ class OrgFinder:
         plural_items: list[Mention] = []
         longest: dict[int, tuple[int, int]] = {}
         for match_id, s, e in self.head_matcher(doc):
+            if not doc[s]._.ogp_name:
+                continue
             if s not in longest or e > longest[s][1]:
                 longest[s] = (match_id, e)
         for s, (match_id, e) in sorted(longest.items()):
@@ -168,6 +171,7 @@ class OrgFinder:
                      and doc[c.end].norm_ in ("y", "e", ",")]
             if known:
                 continue  # the gazetteer knows where this name ends; what follows is the next item
+            end = self._split_before_suffix(doc, e, end)
             tokens = doc[s:end]
             if all(t.norm_ in self.connectors or t.norm_ in self.generic for t in doc[e:end]):
                 continue
@@ -190,6 +194,23 @@ class OrgFinder:
         ex.mentions = mentions
         self._printed_acronyms(doc, ex)
         return doc
+
+    def _split_before_suffix(self, doc: Doc, e: int, end: int) -> int:
+        """`Colectivo Medicamentos Accesibles y Datos para la Salud Pública, A.C.`: a legal suffix
+        belongs to one organisation, so a run of two capitalised names joined by `y` that ends
+        in one is two organisations (unless the gazetteer knows the whole name)."""
+        if self._suffix_end(doc, end) == end or fold(doc[e - 1:end].text) in self.gaz.by_form:
+            return end
+        for k in range(end - 2, e, -1):
+            if doc[k].norm_ not in ("y", "e"):
+                continue
+            right = doc[k + 1:end]
+            left = doc[e:k]
+            if (len(right) >= 2 and right[0]._.ogp_name and sum(t._.ogp_name for t in right) >= 2
+                    and any(t._.ogp_name for t in left)):
+                return k
+            break
+        return end
 
     def _plural(self, doc: Doc, head: Head, s: int, e: int) -> list[Mention]:
         """`las Comisiones Nacionales de Acuacultura y Pesca, del Agua y Forestal` → one mention
@@ -233,6 +254,8 @@ class OrgFinder:
             items[0] = replace(items[0], start=s)
         for m in items:
             m.plural = head.singular
+            if m.org_name:  # the official name, article restored (`de la Defensa Nacional`)
+                m.name = m.org_name
         return items
 
     def _resolve_piece(self, doc: Doc, head: Head, ps: int, pe: int) -> list[Mention]:
