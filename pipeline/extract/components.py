@@ -21,6 +21,7 @@ from pipeline.extract.text import BULLET, MARKER, clean_line, fold
 
 _SENT_END = re.compile(r"[.:;?!]$")
 _JUNK_LEAD = re.compile(r"^[é¿¡&]+(?=[A-ZÁÉÍÓÚÑ])")
+_GLUED_REF = re.compile(r"^([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü]{3,})\d{1,2}$")  # `HearColors13`: a footnote mark
 _NAME_CHARS = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü'’]*[#]?$|^[A-ZÁÉÍÓÚÑ0-9]{2,}$")
 BLOCK_LABELS = ("SELF_ASSESSMENT", "RESULTS", "REASONS", "PROGRESS", "NEXT_STEPS")
 
@@ -78,7 +79,7 @@ class TokenAnnotator:
             if line not in ex.line_first_tok:
                 ex.line_first_tok[line] = tok.i
             ex.line_end_tok[line] = tok.i + 1
-            text = _JUNK_LEAD.sub("", tok.text)
+            text = _GLUED_REF.sub(r"\1", _JUNK_LEAD.sub("", tok.text))
             tok.norm_ = fold(text)
             tok._.ogp_name = is_name_part(text)
         for line, first in ex.line_first_tok.items():
@@ -270,14 +271,24 @@ class StatusReader:
         sec.status_line = ex.tok_line[s]
 
     def _standalone(self, doc: Doc, ex, sec: Section) -> None:
-        """A status printed as a line of its own (`Compromiso inactivo`) whose "Autoevaluación"
-        heading the scan lost."""
+        """Without an "Autoevaluación" heading (lost by the scan, or not printed): a status printed
+        as a line of its own (`Compromiso inactivo`), else a status stated in the paragraphs between
+        the IRM's judgement and the "Consulta los resultados" cue."""
         span = doc[sec.title_end:sec.end]
-        for match_id, s, e in sorted(self.matcher(span), key=lambda m: (m[1], -(m[2] - m[1]))):
-            s, e = s + span.start, e + span.start
+        matches = sorted(((m, s + span.start, e + span.start) for m, s, e in self.matcher(span)),
+                         key=lambda m: (m[1], -(m[2] - m[1])))
+        for match_id, s, e in matches:
             line = ex.tok_line[s]
-            if doc[s]._.ogp_bol and doc[s].norm_ == "compromiso" and ex.line_end_tok[line] - ex.line_first_tok[line] <= 6:
-                self._set(doc, ex, sec, match_id, s, e, s)
+            first = ex.line_first_tok[line]
+            if doc[first].norm_ == "compromiso" and ex.line_end_tok[line] - first <= 6:
+                self._set(doc, ex, sec, match_id, s, e, first)
+                return
+        results = sec.block("RESULTS")
+        if not results or sec.irm_end is None:
+            return
+        for match_id, s, e in matches:
+            if sec.irm_end <= s < results[0].head_start and any(t.norm_ == "compromiso" for t in doc[doc[s].sent.start:e]):
+                self._set(doc, ex, sec, match_id, s, e, doc[s].sent.start)
                 return
 
 
@@ -315,6 +326,7 @@ class IrmReader:
             _, (ps, pe), inside, s = best
             sec.irm_text = self._text(doc, ex, ps, pe)
             sec.irm_line = ex.tok_line[s]
+            sec.irm_end = pe
             for lab in inside:
                 kind, _, level = lab.partition(":")
                 if kind == "completion" and sec.irm_completion is None:

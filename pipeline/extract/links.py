@@ -266,10 +266,14 @@ class LinkReader:
             if len(after) == 2 and after[1].strip():
                 frags.append(after[1].strip())
                 lines.append(cues[-1])
+            prev = lm.lines[cues[-1]]
             for i in range(cues[-1] + 1, stop):
                 text = MARKER.sub("", lm.lines[i].text).strip()
                 if not text:
                     continue
+                if not _next_to(prev, lm.lines[i]):
+                    break
+                prev = lm.lines[i]
                 if _prose(text):
                     if frags:
                         break
@@ -312,6 +316,15 @@ class LinkReader:
         sec.flags.append(f"results link differs between the body ({b_url}) and the summary table ({t_url}); "
                          f"body kept")
         return b_url
+
+
+def _next_to(prev, ln) -> bool:
+    """On a PDF page, the next line of the same column (a link is not continued from a footnote
+    or from another column's text); text dumps have no positions and always pass."""
+    if prev.bbox is None or ln.bbox is None:
+        return True
+    height = max(prev.bbox.bottom - prev.bbox.top, 1.0)
+    return ln.page == prev.page and ln.column == prev.column and ln.bbox.top - prev.bbox.bottom < 2.5 * height
 
 
 def _prose(text: str) -> bool:

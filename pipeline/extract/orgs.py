@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from rapidfuzz import fuzz
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -56,11 +57,13 @@ class OrgFinder:
         self.cutoff = fuzzy_cutoff
         self.vocab = nlp.vocab
         self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.forms_by_first: dict[str, list[tuple[str, int]]] = {}
         for form, text in self.gaz.form_text.items():
             pattern = nlp.make_doc(text)
             for tok in pattern:
                 tok.norm_ = fold(tok.text)
             self.phrases.add(form, [pattern])
+            self.forms_by_first.setdefault(pattern[0].norm_, []).append((form, len(pattern)))
         self.head_matcher = Matcher(nlp.vocab)
         self.head_by_key: dict[str, tuple[Head, bool]] = {}
         for head in self.heads:
@@ -168,7 +171,7 @@ class OrgFinder:
             if end <= e:
                 continue
             known = [c for c in cands if c.source == "gazetteer" and c.start == s and c.end < end
-                     and doc[c.end].norm_ in ("y", "e", ",")]
+                     and doc[c.end].norm_ not in ("de", "del", "para", "en")]
             if known:
                 continue  # the gazetteer knows where this name ends; what follows is the next item
             end = self._split_before_suffix(doc, e, end)
@@ -181,10 +184,10 @@ class OrgFinder:
                 cands.append(Mention(s, end, self.gaz.form_text[fold(name)], hit.key, hit.sector, hit.kind,
                                      "gazetteer", org_name=hit.name))
                 continue
-            fz = self.gaz.fuzzy(name, self.cutoff)
+            fz = self._fuzzy_at(doc, s)
             if fz:
-                org, form = fz
-                cands.append(Mention(s, end, form, org.key, org.sector, org.kind, "fuzzy", org_name=org.name))
+                org, form, fz_end = fz
+                cands.append(Mention(s, fz_end, form, org.key, org.sector, org.kind, "fuzzy", org_name=org.name))
             else:
                 cands.append(Mention(s, end, name, fold(name), head.sector, "actor", "head"))
         mentions = _choose(cands + plural_items)
@@ -194,6 +197,24 @@ class OrgFinder:
         ex.mentions = mentions
         self._printed_acronyms(doc, ex)
         return doc
+
+    def _fuzzy_at(self, doc: Doc, s: int) -> tuple[Organization, str, int] | None:
+        """A gazetteer name that the OCR damaged, read from token s: each name that opens with the
+        same word is compared with as many of the text's tokens as it has (one more or less)."""
+        best = None
+        for form, n in self.forms_by_first.get(doc[s].norm_, ()):
+            for size in (n - 1, n, n + 1):
+                if size < 2 or s + size > len(doc):
+                    continue
+                text = fold(doc[s:s + size].text)
+                score = fuzz.ratio(text, form)
+                if score >= self.cutoff and (best is None or score > best[0]):
+                    best = (score, form, s + size)
+        if best is None:
+            return None
+        _, form, end = best
+        org = self.gaz.by_form[form]
+        return org, self.gaz.form_text[form], end
 
     def _split_before_suffix(self, doc: Doc, e: int, end: int) -> int:
         """`Colectivo Medicamentos Accesibles y Datos para la Salud Pública, A.C.`: a legal suffix
@@ -276,8 +297,16 @@ class OrgFinder:
             if doc[k].norm_ in ("y", "e"):
                 left = self._resolve_piece(doc, head, ps, k)
                 right = self._resolve_piece(doc, head, k + 1, pe)
-                if left and right and all(m.source == "gazetteer" for m in left + right):
+                if not (left and all(m.source == "gazetteer" for m in left)):
+                    continue
+                if right and all(m.source == "gazetteer" for m in right):
                     return left + right
+                for cut in range(pe - 1, k + 1, -1):  # the item's name, then words the scan ran into it
+                    right = self._resolve_piece(doc, head, k + 1, cut)
+                    if right and all(m.source == "gazetteer" for m in right):
+                        return left + right
+                if not known_word(doc[k + 1].text):
+                    return left  # what follows `y` is OCR debris: keep the item that can be read
         name = self._display_with_head(head, tokens)
         return [Mention(ps, pe, name, fold(name), head.sector, "actor", "head")]
 
@@ -572,6 +601,12 @@ class ActorReader:
             elif not (m.plural and m.start > start and n > 0 and mentions[n - 1].plural == m.plural
                       and mentions[n - 1].end <= m.start) and self._is_qualifier(doc, m, covered_ends):
                 excluded.add(n)
+        for n, m in enumerate(mentions):
+            sent = doc[m.start].sent
+            opens = all(t.is_punct for t in doc[sent.start:m.start])
+            alone = opens and (m.end >= sent.end or doc[m.end].text in (".", ";"))
+            if alone and not (sent.start > 0 and doc[sent.start - 1].text == ":"):
+                excluded.add(n)  # a name standing alone, as in a list of documents or a caption
         for label, s, e in ctx:
             sent_end = doc[s].sent.end
             if label == "exclude_next":

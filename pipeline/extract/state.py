@@ -81,6 +81,7 @@ class Section:
     irm_completion: Optional[str] = None
     irm_results: Optional[str] = None
     irm_line: Optional[int] = None
+    irm_end: Optional[int] = None  # token after the IRM paragraph
     urls: list[str] = field(default_factory=list)
     url_lines: list[int] = field(default_factory=list)
     table_row: Optional["TableRow"] = None

@@ -50,8 +50,8 @@ def known_word(word: str) -> bool:
         return False
     if w.replace(".", "").replace(",", "").isdigit():
         return True
-    if w.isupper() and w.isalpha() and len(w) >= 2:
-        return True
+    if w.isupper() and w.replace("-", "").isalnum() and sum(ch.isalpha() for ch in w) >= 2:
+        return True  # an acronym (`SFP`, `UIF-SFP`, `R3D`)
     return bool(_WORDLIKE.match(w)) and zipf_frequency(w.lower(), "es") >= 1.0
 
 
