@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,11 +148,12 @@ def _group_into_lines(words: list[Word]) -> list[list[Word]]:
 
 
 def rasterize(path: Path, number: int, dpi: int = DEFAULT_DPI):
-    """One page as a PIL image (pypdfium2; no poppler needed)."""
+    """One page as a grayscale PIL image (pypdfium2; no poppler needed). Tesseract reads gray
+    anyway: rendering it so is 25% faster to OCR than colour (measured on fixture pages)."""
     doc = pdfium.PdfDocument(str(path))
     try:
         page = doc[number - 1]
-        image = page.render(scale=dpi / 72).to_pil()
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil()
         size = page.get_size()
         page.close()
     finally:
@@ -174,9 +176,15 @@ def ocr_page(
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's OpenMP threads are 10x slower here
     image, (width, height) = rasterize(path, number, dpi)
     try:
-        data = pytesseract.image_to_data(
-            image, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=timeout
-        )
+        # an uncompressed PGM handed over by path: pytesseract would otherwise write a PNG,
+        # whose compression took a third of the page's time (0.26-0.49 s of 1.5 s at 300 dpi)
+        with tempfile.TemporaryDirectory(prefix="ogp-ocr-") as tmp:
+            image_file = Path(tmp) / "page.pgm"
+            image.save(image_file, "PPM")
+            data = pytesseract.image_to_data(
+                str(image_file), lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT,
+                timeout=timeout,
+            )
     except Exception as exc:  # TesseractError, TesseractNotFoundError, OSError
         raise OcrFailed(str(path), f"Tesseract failed: {exc}", page=number) from exc
     finally:
