@@ -77,6 +77,7 @@ class OrgFinder:
         self.connectors = self.words.get("connector", set())
         self.suffixes = self.words.get("suffix", set())
         self.generic = self.words.get("generic", set())
+        self.confusable = self.words.get("confusable", set())
 
     # ------------------------------------------------------------------ helpers
     def _is_head_at(self, doc: Doc, i: int) -> bool:
@@ -363,7 +364,7 @@ class OrgFinder:
         out = []
         for m in mentions:
             e = m.end
-            if e + 2 < len(doc) and doc[e].text == "(" and doc[e + 2].text == ")" and self._acronym_like(doc[e + 1].text):
+            if e + 2 < len(doc) and doc[e].text == "(" and doc[e + 2].text == ")" and self._acronym_like(doc[e + 1].text, True):
                 m = replace(m, end=e + 3, acronym=doc[e + 1].text)
             elif m.start >= 3 and doc[m.start - 1].text == ":" and doc[m.start - 3].text == "(" and \
                     self._acronym_like(doc[m.start - 2].text):
@@ -372,11 +373,19 @@ class OrgFinder:
                 by_acronym.setdefault(fold(m.acronym), m)
             out.append(m)
         covered = _covered(out)
+        printed = {fold(t.text) for t in doc if self._acronym_like(t.text)}
+        readable = dict(by_acronym)  # acronyms a misread one may stand for: attached or printed
+        for acr, org in self.gaz.by_acronym.items():
+            if acr in printed and acr not in readable:
+                readable[acr] = Mention(0, 0, org.name, org.key, org.sector, org.kind, "acronym",
+                                        acronym=org.acronym, org_name=org.name)
         for tok in doc:
-            if tok.i in covered or not self._acronym_like(tok.text):
+            if tok.i in covered or not (self._acronym_like(tok.text) or (tok._.ogp_name and fold(tok.text) in by_acronym)):
                 continue
             key = fold(tok.text)
             known = by_acronym.get(key)
+            if known is None and key not in self.gaz.by_acronym:
+                known = self._misread_acronym(key, readable)
             if known is not None:
                 out.append(replace(known, start=tok.i, end=tok.i + 1, source="acronym", acronym=tok.text))
                 continue
@@ -389,10 +398,28 @@ class OrgFinder:
                                acronym=tok.text, org_name=org.name))
         return sorted(out, key=lambda m: m.start)
 
-    def _acronym_like(self, text: str) -> bool:
+    def _misread_acronym(self, key: str, by_acronym: dict[str, Mention]) -> Mention | None:
+        """`INAL` for `INAI`: an acronym of four letters or more the report attached to a name,
+        misread in one letter for one OCR takes it for."""
+        if len(key) < 4:
+            return None
+        hits = []
+        for acr, mention in by_acronym.items():
+            if len(acr) != len(key):
+                continue
+            diff = [(a, b) for a, b in zip(acr, key) if a != b]
+            if len(diff) == 1 and any(diff[0][0] in group and diff[0][1] in group for group in self.confusable):
+                hits.append(mention)
+        return hits[0] if len(hits) == 1 else None
+
+    def _acronym_like(self, text: str, after_name: bool = False) -> bool:
+        """An acronym: capitals (`SFP`, `R3D`), or a short name the gazetteer lists as one
+        (`Conapred`); right after a name in parentheses, any rare capitalised word (`Banobras`)."""
         if _ACRONYM.match(text):
             return not text.isdigit() and not re.match(r"^\d+[A-Z]{1,3}$", text)
-        return bool(_MIXED_ACRONYM.match(text)) and fold(text) in self.gaz.by_acronym
+        if not _MIXED_ACRONYM.match(text):
+            return False
+        return fold(text) in self.gaz.by_acronym or (after_name and zipf_frequency(fold(text), "es") < 2.5)
 
     def _listed(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
         """Items of `las organizaciones (de la sociedad civil) X, Y y Z` that no other rule named:

@@ -27,7 +27,7 @@ _LINK_WORDS = {"http", "https", "www", "html", "org", "com"}
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _WORDLIKE = re.compile(r"^[^\W\d_]{2,}$")
 _EDGE_PUNCT = "\"'“”‘’()[]{}¿?¡!.,;:«»|•-–—"
-BULLET = re.compile(r"^\s*(?:[•·▪◦*+\-–—]\s*|e\s+(?=[A-ZÁÉÍÓÚÑ¿])|[a-zA-Z]\)\s*|\(?[a-z]\)\s*|\d{1,2}\)\s*)")
+BULLET = re.compile(r"^\s*(?:[•·▪◦*+\-–—]\s*|e\s+[\\|/]?(?=[A-ZÁÉÍÓÚÑ¿])|[a-zA-Z]\)\s*|\(?[a-z]\)\s*|\d{1,2}\)\s*)")
 
 
 def clean_line(text: str) -> str:
