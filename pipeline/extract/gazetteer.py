@@ -36,10 +36,6 @@ class Organization:
     kind: str  # actor | forum | evaluator | collective
     aliases: tuple[str, ...] = ()
 
-    @property
-    def is_actor(self) -> bool:
-        return self.kind == "actor"
-
 
 @dataclass
 class Gazetteer:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Token
 
 from pipeline.extract.text import LineMap
-from pipeline.models import Footnote, Line
+from pipeline.models import Footnote
 
 KEY = "ogp"
 
@@ -123,17 +123,7 @@ class Extraction:
     country: Optional[str] = None
     plan: Optional[str] = None
 
-    def line(self, index: int) -> Line:
-        return self.lm.lines[index]
-
-    def token_line(self, token: Token | int) -> Line:
-        i = token if isinstance(token, int) else token.i
-        return self.lm.lines[self.tok_line[i]]
-
 
 def state(doc: Doc) -> Extraction:
     return doc.user_data[KEY]
 
-
-def span_lines(ex: Extraction, span: Span) -> list[int]:
-    return sorted({ex.tok_line[t.i] for t in span})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -65,14 +64,6 @@ class LineMap:
     gap_before: set[int] = field(default_factory=set)  # lines after a blank line or a vertical gap
     noise: set[int] = field(default_factory=set)
     link_only: set[int] = field(default_factory=set)
-
-    def index_at(self, char: int) -> int:
-        """Index into `lines` of the line holding Doc character `char`."""
-        k = bisect_right(self.starts, char) - 1
-        return self.kept[max(k, 0)]
-
-    def line_at(self, char: int) -> Line:
-        return self.lines[self.index_at(char)]
 
     def is_blank(self, i: int) -> bool:
         return not self.lines[i].text.strip()
