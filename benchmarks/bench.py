@@ -299,11 +299,14 @@ def _generate_inputs(work: Path, big_pages: int) -> None:
 
 class _TreeSampler(threading.Thread):
     """Peak of the summed RSS of a process and all its descendants, sampled every 50 ms (a sum of
-    RSS counts shared pages once per process: an upper bound)."""
+    RSS counts shared pages once per process: an upper bound), which processes made it up at the
+    peak, and a timeline (one point a second) of the total and of the root process."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak, self.stop = pid, 0, threading.Event()
+        self.at_peak: dict[str, int] = {}
+        self.timeline: list[tuple[float, int, int]] = []
 
     def run(self) -> None:
         import psutil
@@ -312,19 +315,37 @@ class _TreeSampler(threading.Thread):
             root = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
             return
+        start, last = time.monotonic(), -1.0
         while not self.stop.is_set():
-            total = 0
+            sizes: dict[str, int] = {}
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 break
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    label = "root" if p.pid == self.pid else _label(p.cmdline())
+                    sizes[label] = sizes.get(label, 0) + p.memory_info().rss
                 except psutil.NoSuchProcess:
                     pass
-            self.peak = max(self.peak, total)
+            total = sum(sizes.values())
+            if total > self.peak:
+                self.peak, self.at_peak = total, sizes
+            now = time.monotonic() - start
+            if now - last >= 1.0:
+                self.timeline.append((round(now, 1), round(total / 2**20), round(sizes.get("root", 0) / 2**20)))
+                last = now
             self.stop.wait(0.05)
+
+
+def _label(cmdline: list[str]) -> str:
+    """A short name for a process of the tree: the program, or the Python module/script it runs."""
+    if not cmdline:
+        return "?"
+    program = Path(cmdline[0]).name
+    if program.startswith("python") and len(cmdline) > 1:
+        return "python " + (cmdline[2] if cmdline[1] == "-m" and len(cmdline) > 2 else Path(cmdline[1]).name)
+    return program
 
 
 def _busy_cpu_seconds() -> float:
@@ -377,6 +398,8 @@ def measure(name: str, work: Path, big_pages: int) -> dict:
         result.update(pages=big_pages, pages_per_minute=round(big_pages / wall * 60, 1))
     result.update(
         wall_seconds=round(wall, 2), peak_rss_mb=round(sampler.peak / 2**20),
+        at_peak_mb={k: round(v / 2**20) for k, v in sorted(sampler.at_peak.items(), key=lambda kv: -kv[1])},
+        rss_timeline=[list(point) for point in sampler.timeline],
         load_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
         others_cores=round(max(0.0, _busy_cpu_seconds() - busy0 - ours) / wall, 2),
         measured_at=time.strftime("%Y-%m-%d %H:%M:%S"),
