@@ -302,3 +302,9 @@ def test_pdf_versions_score_like_the_text(variant, pdf_reports, gold, seed_score
     # give for OCR'd pages (a line a few points across the column gutter is taken as spanning both)
     assert score["status"]["correct"] >= len(gold.commitments) - 2, score["status"]["wrong"]
     assert score["urls"]["correct"] >= len(gold.commitments) - 2, score["urls"]["wrong"]
+
+
+def test_no_commitment_heading_no_commitments():
+    assert extract_commitments([], "vacío").commitments == []
+    lines = [Line(text=t, page=1, line=n) for n, t in enumerate(["Introducción", "", "Un texto sin compromisos."], 1)]
+    assert extract_commitments(lines, "sin-compromisos").commitments == []

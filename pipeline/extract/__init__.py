@@ -53,11 +53,13 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     """The commitments of one report, in the order the report presents them.
 
     `lines` are the repaired body lines in reading order (`RepairResult.lines`), each with its page
-    and line; `footnotes` are the report's footnotes (kept with the extraction's state)."""
+    and line. `footnotes` (the report's footnotes) are accepted for the stage's interface but not
+    read: the annotation rules take a commitment's actors and links from its body text only."""
+    del footnotes
     nlp = build_pipeline()
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map, footnotes=list(footnotes))
+    doc.user_data[KEY] = Extraction(lm=line_map)
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
     return CommitmentReport(report=report, country=ex.country, plan=ex.plan,

@@ -207,6 +207,8 @@ class Sectioner:
         """Sentence starts: after . ? ! before a capital, at a line after a gap when the line
         before ends a sentence, at bullets and headings, and after a commitment's title."""
         lm = ex.lm
+        if not len(doc):
+            return
         starts = {0}
         for tok in doc[:-1]:
             nxt = doc[tok.i + 1]
@@ -221,8 +223,10 @@ class Sectioner:
             if line in heads or BULLET.match(text) or text.startswith("¿"):
                 starts.add(first)
             elif prev_line is not None and line in lm.gap_before:
-                prev_text = MARKER.sub("", lm.lines[prev_line].text).rstrip()
-                if _SENT_END.search(prev_text) or (text[:1].isupper() and not re.search(r"[\w,]$", prev_text)):
+                prev_raw = lm.lines[prev_line].text.rstrip()
+                prev_text = MARKER.sub("", prev_raw).rstrip()
+                ends_odd = not re.search(r"[\w,]$", prev_text) or bool(re.search(r"\[\^\d+\]$", prev_raw))
+                if _SENT_END.search(prev_text) or (text[:1].isupper() and ends_odd):
                     starts.add(first)
             prev_line = line
         for sec in ex.sections:

@@ -8,7 +8,6 @@ from typing import Optional
 from spacy.tokens import Doc, Token
 
 from pipeline.extract.text import LineMap
-from pipeline.models import Footnote
 
 KEY = "ogp"
 
@@ -108,7 +107,6 @@ class TableRow:
 @dataclass
 class Extraction:
     lm: LineMap
-    footnotes: list[Footnote]
     tok_line: list[int] = field(default_factory=list)  # LineMap.lines index of each token
     line_first_tok: dict[int, int] = field(default_factory=dict)
     line_end_tok: dict[int, int] = field(default_factory=dict)
