@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from flows import progress
 from flows.caching import BY_CONTENT
@@ -75,12 +75,18 @@ def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
 
 @task(name="write-review")
 def write_review(report_dir: Path, report: CommitmentReport, corrections: list, gold_root: Path | None) -> Path:
-    """review.html, beside the gold for this report when `gold_root/<report>/commitments.json` exists."""
+    """review.html, beside the gold for this report when `gold_root/<report>/commitments.json` exists
+    (an unreadable gold file is reported in the log and the page is made without it)."""
     from pipeline.report import write_review as write
     from pipeline.score import load_report
 
     gold_file = gold_root / report_dir.name / "commitments.json" if gold_root else None
-    gold = load_report(gold_file) if gold_file and gold_file.exists() else None
+    gold = None
+    if gold_file and gold_file.exists():
+        try:
+            gold = load_report(gold_file)
+        except ValueError as exc:
+            get_run_logger().warning("review of %s made without gold: %s", report_dir.name, exc)
     return write(report_dir, report, gold, corrections)
 
 

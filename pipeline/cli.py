@@ -199,12 +199,18 @@ def score(
     from pipeline.report import format_table, write_score
     from pipeline.score import score_corpus
 
+    if not pred.is_dir():
+        err.print(f"[red]error[/red] {pred}: no such folder — give the output folder of `ogp run` with --pred")
+        raise typer.Exit(ExitCode.BAD_ARGS)
     try:
         result = score_corpus(gold, pred)
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(ExitCode.BAD_ARGS)
     Console().print(format_table(result))
+    if not result["overall"]["scored"]:
+        err.print(f"[red]error[/red] no report in {pred} has gold in {gold}: nothing scored")
+        raise typer.Exit(ExitCode.BAD_ARGS)
     write_score(result, out or pred)
     err.print(f"wrote {(out or pred) / 'score.json'} and score.md")
     if min_f1 is not None:

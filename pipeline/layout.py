@@ -26,8 +26,10 @@ MAX_FOOTNOTE_GAP = 8  # footnote numbers rise through a report; a jump larger th
 
 
 # ---------------------------------------------------------------------------------- reading order
-def _gutter(boxes: list[BBox], width: float) -> float | None:
-    """x of a vertical gutter with at least three lines wholly on each side and few crossing."""
+def _gutter(boxes: list[BBox], width: float) -> tuple[float, float] | None:
+    """The empty band between two columns, (left edge, right edge): found as an x with at least
+    three lines wholly on each side and few crossing, then widened to the nearest line edges on
+    either side, so that a line a few points off its column's edge is not taken to span the page."""
     if len(boxes) < 6:
         return None
     best = None
@@ -40,7 +42,12 @@ def _gutter(boxes: list[BBox], width: float) -> float | None:
             key = (cross, abs(step - 50))
             if best is None or key < best[0]:
                 best = (key, g)
-    return best[1] if best else None
+    if best is None:
+        return None
+    g = best[1]
+    lo = max(b.x1 for b in boxes if b.x1 <= g)
+    hi = min(b.x0 for b in boxes if b.x0 >= g)
+    return lo, hi
 
 
 def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
@@ -58,16 +65,16 @@ def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
                 conf=round(statistics.mean(confs), 1) if confs else None,
             )
         )
-    g = _gutter([ln.bbox for ln in lines], width)
+    gutter = _gutter([ln.bbox for ln in lines], width)
     for ln in lines:
-        if g is None:
+        if gutter is None:
             ln.column = 0
-        elif ln.bbox.x1 <= g:
+        elif ln.bbox.x1 <= gutter[1]:
             ln.column = 0
-        elif ln.bbox.x0 >= g:
+        elif ln.bbox.x0 >= gutter[0]:
             ln.column = 1
         else:
-            ln.column = None  # spans the page
+            ln.column = None  # crosses the whole gutter: spans the page
     ordered: list[Line] = []
     band: list[Line] = []
     block = 0

@@ -2,7 +2,9 @@
 
 Matching
 - **Commitments**: a predicted commitment is paired with the gold commitment of the same `number`
-  (the first predicted one of each number). Predicted and gold commitments left over are then paired
+  (the first predicted one of each number), unless its title is another gold commitment's (title
+  similarity >= ``TITLE_MATCH_THRESHOLD`` and higher than to its own number's: the numbering is off,
+  so the title decides; a damaged title with the right number still pairs). Predicted and gold commitments left over are then paired
   by title: ``name_similarity`` of the titles >= ``TITLE_MATCH_THRESHOLD`` (80), one to one, best
   pair first. Gold left over = *missed*, predictions left over = *extra*.
 - **Actors** (within a pair of matched commitments): a predicted actor matches a gold actor
@@ -137,6 +139,17 @@ def _assign(pairs: Iterable[tuple[tuple, int, int]]) -> list[tuple[int, int, tup
     return out
 
 
+def _title_belongs_elsewhere(gold: list[Commitment], i: int, title: str) -> bool:
+    """Is `title` (predicted under gold[i]'s number) another gold commitment's title? Then the
+    numbers are off, and the pair is left to the title pairing; a damaged title with the right
+    number still pairs by number."""
+    own = name_similarity(gold[i].title, title)
+    return any(
+        k != i and (sim := name_similarity(g.title, title)) >= TITLE_MATCH_THRESHOLD and sim > own
+        for k, g in enumerate(gold)
+    )
+
+
 def match_commitments(
     gold: list[Commitment], pred: list[Commitment]
 ) -> tuple[list[tuple[int, int, str, float]], list[int], list[int]]:
@@ -150,7 +163,7 @@ def match_commitments(
     used_p: set[int] = set()
     for j, p in enumerate(pred):
         i = gold_by_number.get(p.number)
-        if i is not None and i not in used_g:
+        if i is not None and i not in used_g and not _title_belongs_elsewhere(gold, i, p.title):
             used_g.add(i)
             used_p.add(j)
             matches.append((i, j, "number", title_similarity(gold[i].title, p.title)))

@@ -65,3 +65,7 @@ def test_score_gate_passes_and_fails_on_actor_f1(tmp_path):
     assert bad.returncode == 4 and "below --min-f1" in bad.stderr
     nothing = ogp("score", "--gold", str(tmp_path / "no-gold"), "--pred", str(tmp_path))
     assert nothing.returncode == 1 and "no-gold" in nothing.stderr
+    typo = ogp("score", "--pred", str(tmp_path / "outptus"))
+    assert typo.returncode == 1 and "outptus" in typo.stderr and not (tmp_path / "outptus").exists()
+    unrelated = ogp("score", "--pred", str(tmp_path / "a"))  # a folder without any gold report
+    assert unrelated.returncode == 1 and "nothing scored" in unrelated.stderr

@@ -161,3 +161,19 @@ def test_evaluate_flow_writes_scores_and_publishes_artifacts(prefect_harness, tm
     assert kinds == {"ogp-scores": "markdown", "ogp-scores-table": "table"}
     table = next(a for a in found if a.key == "ogp-scores-table")
     assert "000_5431f427d6bef971" in str(table.data)
+
+
+def test_a_damaged_gold_file_does_not_fail_the_batch(prefect_harness, tmp_path):
+    from flows.report import process_corpus
+
+    gold = tmp_path / "gold" / Path(STEM).stem
+    gold.mkdir(parents=True)
+    (gold / "commitments.json").write_text("{ not json", encoding="utf-8")
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SEED, src / STEM)
+    out = tmp_path / "out"
+    summaries = process_corpus([src], out, gold_root=tmp_path / "gold")
+    assert [s["ok"] for s in summaries] == [True]
+    assert (out / Path(STEM).stem / "review.html").exists()
+    assert not (out / "score.json").exists()

@@ -167,3 +167,19 @@ def test_score_corpus_names_an_unreadable_prediction(tmp_path):
     assert str(pred_root / "a" / "commitments.json") in entry["error"]
     with pytest.raises(ValueError, match="no \\*/commitments.json"):
         score_corpus(pred_root / "nothing", pred_root)
+
+
+def test_numbering_that_is_off_by_one_pairs_by_title(gold):
+    """Every commitment extracted right but numbered one higher: pairs by title, not number."""
+    shifted = gold.model_copy(deep=True)
+    for c in shifted.commitments:
+        c.number += 1
+    result = score_report(gold, shifted)
+    assert result["commitments"]["found"] == len(gold.commitments)
+    assert result["status"]["correct"] == len(gold.commitments)
+    assert result["actors"]["micro_all"]["f1"] == 1.0
+    assert len(result["commitments"]["matched_by_title"]) == len(gold.commitments)
+    # a damaged title under the right number still pairs by number
+    damaged = gold.model_copy(deep=True)
+    damaged.commitments[0].title = damaged.commitments[0].title[:6] + " ,"
+    assert score_report(gold, damaged)["commitments"]["matched_by_title"] == []
