@@ -157,9 +157,40 @@ def test_unrecoverable_url_is_flagged_never_invented():
 
 
 def test_garbled_url_with_a_known_domain_is_not_passed_off():
+    """`…/compro` is cut short: neither completed to the one link the document prints in that folder
+    nor rejoined as if `compro` were the page; it is flagged and left as printed."""
     text = f"Ver {KNOWN}\nen: https:/ /tablero.gobabiertomx.org/compro\niso/ bi _abiert"
     out, corrections = repair_text(text)
-    assert "bi_abiert" not in out
+    assert out.split("\n")[1:] == ["en: https:/ /tablero.gobabiertomx.org/compro", "iso/ bi _abiert"]
+    flagged = [c for c in corrections if c.line == 2 and c.rule.startswith("url")]
+    assert [(c.rule, c.applied) for c in flagged] == [("url-unrecoverable", False)]
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("Ver https://www.gob.mx/sfp/documentos y\nluego la oficina.", "https://www.gob.mx/sfp/documentos y"),
+    ("en https://www.gob.mx/sfp/informe-anual-de-actividades o en\nla oficina.",
+     "https://www.gob.mx/sfp/informe-anual-de-actividades o en"),
+    ("Consulte https://www.gob.mx/sfp/documentos\nanual.\nfin.", "anual."),
+    ("Ver https://www.gob.mx/sfp/docu mentos y luego\nhttps://www.gob.mx/sfp/documentos otra vez.",
+     "Ver https://www.gob.mx/sfp/documentos y luego"),
+])
+def test_prose_after_a_url_is_kept(text, kept):
+    """A URL ends at the first word after it, unless the rebuilt URL holds that word (`docu mentos`)."""
+    out, corrections = repair_text(text)
+    assert any(kept in line for line in out.split("\n"))
+    assert len(out.split()) == len(text.split()) - ("docu mentos" in text)
+    assert not [c for c in corrections if c.rule == "url-unrecoverable"]
+
+
+def test_url_repair_keeps_offsets_of_what_follows():
+    text = f"Ver {KNOWN}\nen: https:/ /tablero.gobabiertomx.org/compromiso/ educacion y la informacion"
+    result = repair_lines(_lines(OCR + text))
+    last = result.lines[-1].text
+    assert last == f"en: {KNOWN} y la información"
+    original = _lines(OCR + text)[-1].text
+    for c in result.corrections:
+        if c.line == len(result.lines):
+            assert original[c.offset: c.offset + len(c.original)] == c.original, c
 
 
 def test_mojibake():

@@ -63,6 +63,20 @@ def _last(url: str) -> str:
     return url.rstrip("/").rpartition("/")[2]
 
 
+def _cut_short(url: str, known: list[str]) -> bool:
+    """Whether the last segment of `url` is only the beginning of the segment the document's URLs on
+    the same domain print at that place (`…/compro` of `…/compromiso/`), or too short to be one."""
+    parts = url.rstrip("/").split("/")
+    if len(parts[-1]) < 3:
+        return True
+    for u in known:
+        other = u.rstrip("/").split("/")
+        if _domain(u) == _domain(url) and len(other) >= len(parts) \
+                and other[len(parts) - 1] != parts[-1] and other[len(parts) - 1].startswith(parts[-1]):
+            return True
+    return False
+
+
 def _folders(known: list[str]) -> list[str]:
     return sorted({u[: u.rstrip("/").rfind("/") + 1] for u in known if u.count("/") > 3})
 
@@ -74,8 +88,10 @@ def rebuild(candidate: str, known: list[str], domains: tuple[str, ...],
     best = process.extractOne(candidate, known, scorer=fuzz.ratio) if known else None
     if best and best[1] >= MATCH and fuzz.ratio(_last(candidate), _last(best[0])) >= SEGMENT:
         return best[0], round(best[1] / 100, 2)
-    # a URL the OCR cut short: the beginning of exactly one intact URL
-    starts = [u for u in known if len(candidate) >= 0.4 * len(u)
+    # a URL the OCR cut short: the beginning of exactly one intact URL, reaching into its last
+    # segment (`…/compro` could begin any link of the folder) and agreeing with it
+    starts = [u for u in known if len(candidate) > u.rstrip("/").rfind("/") + 1
+              and fuzz.ratio(_last(candidate), _last(u)[: len(_last(candidate))]) >= SEGMENT
               and max(fuzz.ratio(candidate, u[: len(candidate) + k]) for k in range(10)) >= PREFIX]
     if len(starts) == 1 and len(starts[0]) > len(candidate):
         return starts[0], 0.6
@@ -93,7 +109,8 @@ def rebuild(candidate: str, known: list[str], domains: tuple[str, ...],
                 return again[0], 0.7
             return url, 0.6
     path = candidate.split("//", 1)[-1].partition("/")[2]
-    if _INTACT.fullmatch(candidate) and _domain(candidate) in domains and _readable_path(path, readable):
+    if _INTACT.fullmatch(candidate) and _domain(candidate) in domains and _readable_path(path, readable) \
+            and not _cut_short(candidate, known):
         return candidate, 0.7
     return None, 0.0
 
@@ -110,29 +127,78 @@ def _continuation(lines: list[Line], i: int) -> Line | None:
     return None
 
 
+_WORD_PIECE = re.compile(r"^\(?([^\W\d_]+)[.,;:!?)]*$")
+
+
+def _is_word(piece: str, readable: Callable[[str], bool]) -> bool:
+    """Prose, where a URL printed mid-line ends: a one-letter word (`y`, `o`) or a readable one (a
+    garbled piece of the URL itself, `lero.` `mpr`, is neither)."""
+    m = _WORD_PIECE.match(piece)
+    return bool(m) and (len(m.group(1)) == 1 or readable(m.group(1)))
+
+
+def _holds(url: str, pieces: list[str], fuzzy: bool = False) -> bool:
+    """Whether the rebuilt `url` contains every piece, in order (pieces of punctuation alone are OCR
+    noise). A one-letter piece proves nothing (`o`, `y` are words). `fuzzy`: a long piece (a whole
+    continuation line) may differ by an OCR'd letter or two (`S= report-…` for `s-report-…`)."""
+    low, pos = url.lower(), 0
+    for piece in pieces:
+        core = _clean(piece).lower()
+        if not re.search(r"\w", core):
+            continue
+        if len(core) < 2:
+            return False
+        at = low.find(core, pos)
+        if at < 0 and fuzzy and len(core) >= 10:
+            found = fuzz.partial_ratio_alignment(core, low[pos:])
+            if found.score >= MATCH:
+                at, core = pos + found.dest_start, low[pos + found.dest_start: pos + found.dest_end]
+        if at < 0:
+            return False
+        pos = at + len(core)
+    return True
+
+
 def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[str, ...], ed,
                     readable: Callable[[str], bool] = lambda w: True) -> None:
+    """Rebuild the URL that starts on line `i` (recording it on `ed`). The URL ends at the first
+    word printed after it, unless the rebuilt URL contains that word (an OCR split: `…/compromiso/
+    salud`); a continuation line is taken in only when the rebuilt URL contains all of it. Whatever
+    follows the URL on the line is kept as printed."""
     ln = lines[i]
     m = _START.search(ln.text)
     if not m:
         return
-    head = ln.text[m.start():]
+    pieces = list(re.finditer(r"\S+", ln.text[m.start():]))
+    first = _clean(pieces[0].group(0))
+    if first in known and first == pieces[0].group(0).rstrip(".,;:)"):
+        return  # printed whole: nothing to do, and nothing after it is part of it
+    cut = next((k for k, p in enumerate(pieces) if k and _is_word(p.group(0), readable)), len(pieces))
+    head = ln.text[m.start(): m.start() + pieces[cut - 1].end()]
     nxt = _continuation(lines, i)
     tail = nxt.text.strip() if nxt is not None else ""
-    alone = _clean(head)
-    if not tail and _INTACT.fullmatch(alone) and alone == head.strip().rstrip(".,;:"):
-        return  # an intact URL: nothing to do
-    url, confidence = rebuild(_clean(head + tail), known, domains, readable) if tail else (None, 0.0)
+    if not tail and cut == len(pieces) and _INTACT.fullmatch(_clean(head)) and _clean(head) == head.strip().rstrip(".,;:"):
+        return  # an intact URL the document prints only here
+    # longest proven reading first: the whole rest of the line and the next line, then fewer words
+    tries = [(n, tail) for n in [len(pieces)] if tail] + [(n, "") for n in range(len(pieces), cut - 1, -1)]
+    url = None
+    for n, with_tail in tries:
+        extra = [p.group(0) for p in pieces[cut:n]]
+        candidate = _clean(head + "".join(extra) + with_tail)
+        url, confidence = rebuild(candidate, known, domains, readable)
+        if url is not None and _holds(url, extra) and (not with_tail or _holds(url, [with_tail], fuzzy=True)):
+            break
+        url = None
+    end = m.start() + pieces[n - 1].end() if url is not None else m.start() + len(head)
+    printed = ln.text[m.start(): end]
+    shown = printed + (" ⏎ " + with_tail if url is not None and with_tail else "")
     if url is None:
-        url, confidence = rebuild(alone, known, domains, readable)
-        tail = ""
-    shown = head + (" ⏎ " + tail if tail else "")
-    if url is None:
-        ed.record(m.start(), shown, _clean(head + tail), "url-unrecoverable", 0.2, applied=False)
+        ed.record(m.start(), printed, _clean(printed), "url-unrecoverable", 0.2, applied=False)
         return
-    if url == head.strip() and not tail:
+    if url == printed and not with_tail:
         return
     ed.record(m.start(), shown, url, "url", confidence)
-    ln.text = ln.text[: m.start()] + url
-    if tail:
+    ed.replaced(m.start(), len(printed), len(url))
+    ln.text = ln.text[: m.start()] + url + ln.text[end:]
+    if with_tail:
         nxt.text = ""
