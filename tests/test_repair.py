@@ -127,6 +127,18 @@ def test_hyphenation_joined():
     out = _fix("durante la implemen-\ntación del plan y el\ngobierno-\nsociedad civil.\n")
     assert "implementación del plan" in out.split("\n")[0] + " " + out.split("\n")[1]
     assert out.split("\n")[0].endswith("implementación")
+    assert out.split("\n")[2:4] == ["gobierno-sociedad", "civil."]
+
+
+@pytest.mark.parametrize("line", [
+    "Hacia la divulgación https://tablero.gobabiertomx.org/compromiso/beneficiario-",
+    "Consulte www.gob.mx/sfp/beneficiario-",
+    "en la carpeta documentos/beneficiario-",
+])
+def test_no_hyphenation_join_into_a_url_or_path(line):
+    """A URL or path cut at a hyphen next to a table cell: the next line keeps its words."""
+    out = _fix(f"{line}\nbeneficiarios finales final\n")
+    assert out.split("\n")[:2] == [line, "beneficiarios finales final"]
 
 
 KNOWN = "https://tablero.gobabiertomx.org/compromiso/educacion"

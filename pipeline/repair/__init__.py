@@ -213,8 +213,8 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
                 ed.replaced(m.start(), len(m.group(0)), len(lp.replacement))
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
         nxt = work[i + 1] if i + 1 < len(work) and work[i + 1].page == ln.page else None
-        urls.repair_url_line(work, i, known_urls, rules.domains, ed, model.readable)
-        moved = _join_hyphenation(ln, nxt, ed, model)
+        touched = urls.repair_url_line(work, i, known_urls, rules.domains, ed, model.readable)
+        moved = 0 if touched else _join_hyphenation(ln, nxt, ed, model)
         if moved:
             pulled[i + 1] = moved
         state["next_line"] = nxt.text.split(maxsplit=1)[0] if nxt is not None and nxt.text.strip() else ""
@@ -225,13 +225,14 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
 def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> int:
     """`implemen-` + `tación` → `implementación` on the first line, when the joined word (or its
     repair) is Spanish; a compound or a range cut at its hyphen (`gobierno-` + `sociedad`, `2021-` +
-    `2024.`) is joined keeping the hyphen. Returns how many characters left the next line."""
+    `2024.`) is joined keeping the hyphen. Never inside a URL or path. Returns how many characters
+    left the next line."""
     if nxt is None or not nxt.text.strip():
         return 0
     m_head = re.search(r"(?<![\w-])(\w+)-$", ln.text)
     m = re.match(r"\s*(\w[^\s.,;:]*)([.,;:]?)", nxt.text)
-    if not m_head or not m:
-        return 0
+    if not m_head or not m or re.search(r"://|www\.|/", ln.text[: m_head.end()].split()[-1]):
+        return 0  # a URL or a path: its hyphen is its own (`…/beneficiario-` is not `beneficiario-` + a word)
     head, rest = m_head.group(1), m.group(1)
     lex = model.lexicon
     joined = head + rest

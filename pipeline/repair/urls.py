@@ -160,25 +160,25 @@ def _holds(url: str, pieces: list[str], fuzzy: bool = False) -> bool:
 
 
 def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[str, ...], ed,
-                    readable: Callable[[str], bool] = lambda w: True) -> None:
+                    readable: Callable[[str], bool] = lambda w: True) -> bool:
     """Rebuild the URL that starts on line `i` (recording it on `ed`). The URL ends at the first
     word printed after it, unless the rebuilt URL contains that word (an OCR split: `…/compromiso/
     salud`); a continuation line is taken in only when the rebuilt URL contains all of it. Whatever
-    follows the URL on the line is kept as printed."""
+    follows the URL on the line is kept as printed. Returns whether a URL was repaired or flagged."""
     ln = lines[i]
     m = _START.search(ln.text)
     if not m:
-        return
+        return False
     pieces = list(re.finditer(r"\S+", ln.text[m.start():]))
     first = _clean(pieces[0].group(0))
     if first in known and first == pieces[0].group(0).rstrip(".,;:)"):
-        return  # printed whole: nothing to do, and nothing after it is part of it
+        return False  # printed whole: nothing to do, and nothing after it is part of it
     cut = next((k for k, p in enumerate(pieces) if k and _is_word(p.group(0), readable)), len(pieces))
     head = ln.text[m.start(): m.start() + pieces[cut - 1].end()]
     nxt = _continuation(lines, i)
     tail = nxt.text.strip() if nxt is not None else ""
     if not tail and cut == len(pieces) and _INTACT.fullmatch(_clean(head)) and _clean(head) == head.strip().rstrip(".,;:"):
-        return  # an intact URL the document prints only here
+        return False  # an intact URL the document prints only here
     # longest proven reading first: the whole rest of the line and the next line, then fewer words
     tries = [(n, tail) for n in [len(pieces)] if tail] + [(n, "") for n in range(len(pieces), cut - 1, -1)]
     url = None
@@ -194,11 +194,12 @@ def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[
     shown = printed + (" ⏎ " + with_tail if url is not None and with_tail else "")
     if url is None:
         ed.record(m.start(), printed, _clean(printed), "url-unrecoverable", 0.2, applied=False)
-        return
+        return True
     if url == printed and not with_tail:
-        return
+        return False
     ed.record(m.start(), shown, url, "url", confidence)
     ed.replaced(m.start(), len(printed), len(url))
     ln.text = ln.text[: m.start()] + url + ln.text[end:]
     if with_tail:
         nxt.text = ""
+    return True
