@@ -123,6 +123,29 @@ def test_footnote_references_detached_and_linked():
     assert {c.rule for c in result.corrections} >= {"footnote-marker"}
 
 
+@pytest.mark.parametrize("text,kept", [
+    ("¡Participa! y funcionó.", "¡Participa! y funcionó."),
+    ("Cuál fue el resultado? Ninguno.", "Cuál fue el resultado? Ninguno."),
+    ("Y cuándo se publicó el informe? Nunca.", "cuándo se publicó el informe? Nunca."),
+    ("Cual fue el resultado? Ninguno.", "Cual fue el resultado? Ninguno."),
+])
+def test_question_and_exclamation_marks_are_not_footnote_references(text, kept):
+    notes = [Footnote(number="1", text="Consultable en el portal.", page=1)]
+    result = repair_lines(_lines(OCR + "El plan avanzó.\n" + text), notes)
+    assert kept in result.text()
+    assert not [c for c in result.corrections if c.rule == "footnote-marker" and c.applied]
+
+
+def test_a_lone_symbol_given_only_the_running_number_is_flagged():
+    """Page 2 has no footnotes the layout found: `informe?` after note 1 may cite note 2, or ask."""
+    text = "el Mecanismo de Revisión Independiente! (IRM) publicó\fy el informe? lo revisó."
+    lines = _lines(OCR + text.split("\f")[0]) + _lines(text.split("\f")[1], page=2)
+    result = repair_lines(lines, [Footnote(number="1", text="Consultable en el portal.", page=1)])
+    assert "Independiente[^1]" in result.text() and "el informe? lo revisó." in result.text()
+    marks = [(c.original, c.replacement, c.applied) for c in result.corrections if c.rule == "footnote-marker"]
+    assert ("informe?", "informe[^2]", False) in marks
+
+
 def test_hyphenation_joined():
     out = _fix("durante la implemen-\ntación del plan y el\ngobierno-\nsociedad civil.\n")
     assert "implementación del plan" in out.split("\n")[0] + " " + out.split("\n")[1]

@@ -15,11 +15,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import ftfy
 
 from pipeline.models import Correction, Footnote, Line
 from pipeline.repair import urls
+from pipeline.repair.lexicon import fold
 from pipeline.repair.rules import Rules, load_rules
 from pipeline.repair.words import DocumentModel, choose
 
@@ -28,6 +30,7 @@ _WORD = re.compile(r"^([(\"“”'‘’¿¡•\-–—\[]*)(.+?)([)\]\"”’'.
 # a footnote reference glued to a word: digits, or the symbols OCR makes of superscript digits
 _MARK_CHARS = "!?®°*%'’>™¥²³¹⁰¹²³⁴⁵⁶⁷⁸⁹\"”"
 _GLUED = re.compile(rf"^(?P<word>.*?(?:[^\W\d_]|\)|(?:19|20)\d\d)\.?)(?P<mark>[{_MARK_CHARS}\d]+)(?P<tail>[.,;:)]*)$")
+_PUNCTUATION = ("?", "!", "'", "’")  # marks that are punctuation as often as superscripts
 _SYMBOL_DIGITS = {"!": "1", "°": "0", "¹": "1", "²": "2", "³": "3"}
 _LETTERS = re.compile(r"[^\W\d_]")
 
@@ -80,28 +83,46 @@ class _Footnotes:
         self.used: set[tuple[int, str]] = set()
         self.last = 0
 
-    def number(self, page: int, mark: str) -> tuple[str | None, float]:
+    def number(self, page: int, mark: str) -> tuple[str | None, float, bool]:
+        """The footnote a mark refers to, how sure that is, and whether to apply it: a lone mark that
+        is also punctuation (`?`, `'`) given only the running number is a guess, recorded and left
+        as printed."""
         notes = [n for n in self.by_page.get(page, []) if (page, n) not in self.used]
         digits = "".join(_SYMBOL_DIGITS.get(ch, ch) for ch in mark if ch.isdigit() or ch in _SYMBOL_DIGITS)
         if digits in notes:
             number, conf = digits, 0.95 if mark.isdigit() else 0.85
         elif mark.isdigit():
-            return None, 0.0  # plain digits that name no footnote here: an OCR misread (`plante6`)
+            return None, 0.0, False  # plain digits that name no footnote here: an OCR misread (`plante6`)
         elif notes:
             later = [n for n in notes if n.isdigit() and int(n) > self.last]
             number, conf = (later or notes)[0], 0.6
         elif self.last:  # the layout found no (more) footnotes on this page: the running number
             number, conf = str(self.last + 1), 0.4
+            if mark in _PUNCTUATION:
+                return number, conf, False
         else:
-            return None, 0.0
+            return None, 0.0, False
         self.used.add((page, number))
         if number.isdigit():
             self.last = max(self.last, int(number))
-        return number, conf
+        return number, conf, True
+
+
+@lru_cache(maxsize=4)
+def _folded(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(fold(w) for w in words)
+
+
+def _asks(sentence: list[str], question_words: frozenset[str]) -> bool:
+    """Whether the words of a sentence so far make it a question or exclamation: an interrogative
+    anywhere (`Cuál fue el resultado?`), or one with its accent lost among the opening two words."""
+    folded = _folded(question_words)
+    return any(w in question_words for w in sentence) or any(w in folded for w in sentence[:2])
 
 
 def _is_marker(word: str, mark: str, open_question: bool, lexicon) -> bool:
-    """Whether symbols glued after a word are a footnote reference rather than punctuation."""
+    """Whether symbols glued after a word are a footnote reference rather than punctuation
+    (`open_question`: an opening `¿`/`¡`, or a question word, precedes it in the sentence)."""
     if mark in ("?", "!"):
         return not open_question and lexicon.valid(word.strip("()¿¡\"“"))
     if mark in ('"', "”"):
@@ -126,21 +147,25 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
         context = (_neighbour(tokens[k - 1].group(0) if k else state["prev"]),
                    _neighbour(tokens[k + 1].group(0) if k + 1 < len(tokens) else state["next_line"]))
         state["prev"] = token
-        if "¿" in token:
+        if "¿" in token or "¡" in token:
             state["question"] = True
+        state["sentence"].append(_neighbour(token))
         if "://" in token or token.lower().startswith("www.") or re.search(r"\w\.(?:org|gob|com|mx|net)\b", token):
             out.append(token)
             continue
         after = ""  # a detached footnote reference and what followed it
         g = _GLUED.match(token)
-        if g and _is_marker(g.group("word"), g.group("mark"), state["question"], lexicon):
-            number, conf = notes.number(ln.page, g.group("mark"))
+        asking = state["question"] or _asks(state["sentence"], rules.question_words)
+        if g and _is_marker(g.group("word"), g.group("mark"), asking, lexicon):
+            number, conf, applied = notes.number(ln.page, g.group("mark"))
             if number:
+                ed.record(m.start(), token, g.group("word") + f"[^{number}]" + g.group("tail"), "footnote-marker",
+                          conf, applied)
+            if number and applied:
                 after = f"[^{number}]" + g.group("tail")
-                ed.record(m.start(), token, g.group("word") + after, "footnote-marker", conf)
                 token = g.group("word")
-        if "?" in token:
-            state["question"] = False
+        if re.search(r"[.?!]$", token + after):
+            state.update(question=False, sentence=[])
         w = _WORD.match(token)
         if not w:
             out.append(token + after)
@@ -195,11 +220,11 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     notes = _Footnotes(list(footnotes))
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
-    state = {"question": False, "page": None, "prev": "", "next_line": ""}
+    state = {"question": False, "sentence": [], "page": None, "prev": "", "next_line": ""}
     pulled: dict[int, int] = {}  # line index → characters hyphenation moved from its start to the line before
     for i, ln in enumerate(work):
         if ln.page != state["page"]:
-            state.update(question=False, page=ln.page)
+            state.update(question=False, sentence=[], page=ln.page)
         ed = _Editor(ln, corrections)
         if i in pulled:
             ed.replaced(0, pulled[i], 0)

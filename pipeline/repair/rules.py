@@ -58,6 +58,7 @@ class Rules:
     protected: frozenset[str]
     domains: tuple[str, ...]
     context: tuple[ContextRule, ...]
+    question_words: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -81,4 +82,5 @@ def load_rules() -> Rules:
                         re.compile(r["next"]) if r["next"] else None, re.compile(r["prefer"]), float(r["bonus"]))
             for r in _rows("context.tsv")
         ),
+        question_words=frozenset(lines("question_words.txt")),
     )
