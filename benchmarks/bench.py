@@ -390,12 +390,18 @@ def measure(name: str, work: Path, big_pages: int) -> dict:
     sampler.join()
     ours1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     ours = (ours1.ru_utime - ours0.ru_utime) + (ours1.ru_stime - ours0.ru_stime)
-    if rc != 0:
-        raise SystemExit(f"{name} failed ({rc}); see {work / f'{name}.log'}")
-    result = json.loads(result_file.read_text()) if result_file.exists() else {"seconds": round(wall, 2)}
-    _score_text(name, result, work)
+    if rc != 0:  # a failure is a result too: say where it failed, keep its time and memory
+        errors = [ln for ln in (work / f"{name}.log").read_text(errors="replace").splitlines() if "Error" in ln]
+        result = {"failed": f"exit code {rc}", "error": errors[-1].strip() if errors else "", "seconds": None}
+    elif result_file.exists():
+        result = json.loads(result_file.read_text())
+        _score_text(name, result, work)
+    else:
+        result = {"seconds": round(wall, 2)}
     if name == "big_scan":
-        result.update(pages=big_pages, pages_per_minute=round(big_pages / wall * 60, 1))
+        result["pages"] = big_pages
+        if rc == 0:
+            result["pages_per_minute"] = round(big_pages / wall * 60, 1)
     result.update(
         wall_seconds=round(wall, 2), peak_rss_mb=round(sampler.peak / 2**20),
         at_peak_mb={k: round(v / 2**20) for k, v in sorted(sampler.at_peak.items(), key=lambda kv: -kv[1])},
@@ -450,7 +456,7 @@ def _score_text(name: str, result: dict, work: Path) -> None:
 
 
 def summarize(results: dict) -> dict:
-    m = results["measurements"]
+    m = {k: v for k, v in results["measurements"].items() if "failed" not in v}
     derived: dict[str, float] = {}
     if {"pipeline_ocr", "raw_tesseract"} <= m.keys():
         derived["ocr_path_vs_raw_tesseract"] = round(m["pipeline_ocr"]["seconds"] / m["raw_tesseract"]["seconds"], 3)
@@ -483,8 +489,9 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m, d = results["measurements"], results["derived"]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    every, d = results["measurements"], results["derived"]
+    m = {k: v for k, v in every.items() if "failed" not in v}
+    fig, axes = plt.subplots(2, 3, figsize=(17, 8))
 
     def bars(ax, labels, values, title, unit, line=None):
         shown = [(lab, v) for lab, v in zip(labels, values) if v is not None]
@@ -512,10 +519,26 @@ def plot(results: dict, path: Path) -> None:
          "CER of the body text vs the generator's truth", "CER")
     bars(axes[1][0], ["1 worker", "2 workers"], [get("flow_1_worker"), get("flow_2_workers")],
          f"flow on a 20-page scan (speed-up {d.get('scaling_2_vs_1_workers', '?')}×)", "seconds")
-    names = [n for n in ORDER if n in m]
-    bars(axes[1][1], names, [m[n]["peak_rss_mb"] for n in names], "peak RSS of the process tree", "MB",
-         line=(1024, "1 GB"))
+    names = [n for n in ORDER if n in every]
+    bars(axes[1][1], [n + (" (failed)" if "failed" in every[n] else "") for n in names],
+         [every[n]["peak_rss_mb"] for n in names], "peak RSS of the process tree", "MB", line=(1024, "1 GB"))
     axes[1][1].tick_params(axis="x", labelsize=7, rotation=35)
+    bars(axes[0][2], ["text path\n(seed, warm)"], [get("text_path")], "ingest+layout+repair+extract", "seconds",
+         line=(1.0, "target 1 s"))
+    big = every.get("big_scan")
+    ax = axes[1][2]
+    if big and big.get("rss_timeline"):
+        t, total, root = zip(*big["rss_timeline"])
+        ax.plot(t, total, label="whole tree")
+        ax.plot(t, root, label="ogp process")
+        ax.axhline(1024, color="#cc3311", linestyle="--", label="1 GB")
+        ax.set_title(f"{big['pages']}-page scan: RSS over time"
+                     + (" (failed)" if "failed" in big else ""), fontsize=10)
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("MB")
+        ax.legend(fontsize=8)
+    else:
+        ax.set_visible(False)
     fig.suptitle(f"ogp-pipeline benchmarks, {results['machine']['cpus']} cores, {time.strftime('%Y-%m-%d')}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -551,7 +574,8 @@ def main() -> None:
         print(f"{name} …", end=" ", flush=True)
         results["measurements"][name] = measure(name, args.work, args.big_pages)
         r = results["measurements"][name]
-        print(f"{r['seconds']} s, peak {r['peak_rss_mb']} MB, load {r['load_1min']}, others {r['others_cores']} cores")
+        print(f"{r.get('failed', '')} {r['seconds']} s, peak {r['peak_rss_mb']} MB, load {r['load_1min']}, "
+              f"others {r['others_cores']} cores {r.get('error', '')}")
         summarize(results)
         atomic_write_json(args.results, results)
     plot(results, args.results.with_suffix(".png"))
