@@ -103,6 +103,27 @@ def test_inverted_marks_and_bullets():
                                 "• Difundir los resultados."]
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("Secretaría de Transparencia\ne Innovación Pública.", ["Secretaría de Transparencia", "e Innovación Pública."]),
+    ("se reunieron tres o cuatro\no 5 propuestas más.", ["se reunieron tres o cuatro", "o 5 propuestas más."]),
+    ("Acciones:\ne Difundir los datos\ne Publicar el informe\ne Evaluar", ["Acciones:", "• Difundir los datos",
+                                                                          "• Publicar el informe", "• Evaluar"]),
+    ("el plan incluye\ne Difundir los datos\ne Publicar el informe", ["el plan incluye", "• Difundir los datos",
+                                                                      "• Publicar el informe"]),
+])
+def test_a_line_start_conjunction_is_not_a_bullet(text, expected):
+    assert _fix(text + "\n").split("\n")[: len(expected)] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("A) Primero\nB) Segundo\nC) Tercero", "C) Tercero"),
+    ("a) primero\nb) segundo, que\nsigue aquí\nC) tercero", "c) tercero"),
+    ("a) primero\nb) segundo\n¢) tercero", "c) tercero"),
+])
+def test_lettered_list_item_c(text, expected):
+    assert _fix(text + "\n").split("\n")[text.count("\n")] == expected
+
+
 def _lines(text: str, page: int = 1) -> list[Line]:
     return [Line(text=t, page=page, line=i) for i, t in enumerate(text.split("\n"), 1)]
 

@@ -233,7 +233,10 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
             ed.record(0, ln.text, fixed, "mojibake", 0.9)
             ln.text = fixed
         for lp in rules.line_patterns:
-            for m in reversed(list(lp.pattern.finditer(ln.text))):
+            found = list(lp.pattern.finditer(ln.text))
+            if found and not lp.fits(*_surroundings(work, i)):
+                continue
+            for m in reversed(found):
                 ed.record(m.start(), m.group(0), lp.replacement, lp.rule, 0.9)
                 ed.replaced(m.start(), len(m.group(0)), len(lp.replacement))
                 ln.text = ln.text[: m.start()] + lp.replacement + ln.text[m.end():]
@@ -245,6 +248,14 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
         state["next_line"] = nxt.text.split(maxsplit=1)[0] if nxt is not None and nxt.text.strip() else ""
         ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)
+
+
+def _surroundings(lines: list[Line], i: int, reach: int = 60) -> tuple[str, str]:
+    """The page's lines before line `i` (as repaired so far) and after it, each joined with newlines."""
+    page = lines[i].page
+    before = [ln.text for ln in lines[max(0, i - reach): i] if ln.page == page]
+    after = [ln.text for ln in lines[i + 1: i + 1 + reach] if ln.page == page]
+    return "\n".join(before), "\n".join(after)
 
 
 def _join_hyphenation(ln: Line, nxt: Line | None, ed: _Editor, model: DocumentModel) -> int:

@@ -40,9 +40,19 @@ class ContextRule:
 
 @dataclass(frozen=True)
 class LinePattern:
+    """A line-level rewrite. With `after` or `before` it applies only where the page's lines before
+    the line (joined with newlines) match `after`, or the lines after it match `before`: a line-start
+    `e` is a bullet after a finished sentence or before another item, not a wrapped conjunction."""
     rule: str
     pattern: re.Pattern
     replacement: str
+    after: re.Pattern | None = None
+    before: re.Pattern | None = None
+
+    def fits(self, preceding: str, following: str) -> bool:
+        if self.after is None and self.before is None:
+            return True
+        return bool((self.after and self.after.search(preceding)) or (self.before and self.before.search(following)))
 
 
 def _rows(name: str) -> list[dict]:
@@ -73,7 +83,9 @@ def load_rules() -> Rules:
         confusions=tuple(Confusion(r["wrong"], r["right"], float(r["cost"])) for r in _rows("confusions.tsv")),
         tokens={r["wrong"]: r["right"] for r in _rows("tokens.tsv")},
         line_patterns=tuple(
-            LinePattern(r["rule"], re.compile(r["pattern"]), r["replacement"]) for r in _rows("line_patterns.tsv")
+            LinePattern(r["rule"], re.compile(r["pattern"]), r["replacement"],
+                        re.compile(r["after"]) if r["after"] else None, re.compile(r["before"]) if r["before"] else None)
+            for r in _rows("line_patterns.tsv")
         ),
         protected=frozenset(lines("protected.txt")),
         domains=tuple(lines("known_domains.txt")),
