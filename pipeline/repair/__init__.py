@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 import ftfy
@@ -231,6 +232,10 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
         fixed = ftfy.fix_text(ln.text, normalization="NFC", uncurl_quotes=False)
         if fixed != ln.text:
             ed.record(0, ln.text, fixed, "mojibake", 0.9)
+            # ftfy may change lengths (`ﬁ` → `fi`): later offsets are taken back through each change
+            for tag, i1, i2, j1, j2 in SequenceMatcher(None, ln.text, fixed, autojunk=False).get_opcodes():
+                if tag != "equal":
+                    ed.replaced(j1, i2 - i1, j2 - j1)
             ln.text = fixed
         for lp in rules.line_patterns:
             found = list(lp.pattern.finditer(ln.text))
