@@ -249,6 +249,14 @@ def test_url_repair_keeps_offsets_of_what_follows():
             assert original[c.offset: c.offset + len(c.original)] == c.original, c
 
 
+def test_web_addresses_without_a_scheme_are_left_alone():
+    """A token with a domain label from the data (`.gov`, `.edu`, `.gob`) is an address, not a word with
+    a footnote reference glued on."""
+    notes = [Footnote(number=n, text="Consultable en el portal.", page=1) for n in ("1", "2", "3")]
+    result = repair_lines(_lines(OCR + "Ver datos.gov* y portal.edu® o sitio.gob.mx* en la informacion."), notes)
+    assert result.lines[-1].text == "Ver datos.gov* y portal.edu® o sitio.gob.mx* en la información."
+
+
 def test_mojibake():
     assert _fix("La informaciÃ³n pÃºblica.\n").startswith("La información pública.")
 

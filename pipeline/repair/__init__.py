@@ -151,7 +151,7 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
         if "¿" in token or "¡" in token:
             state["question"] = True
         state["sentence"].append(_neighbour(token))
-        if "://" in token or token.lower().startswith("www.") or re.search(r"\w\.(?:org|gob|com|mx|net)\b", token):
+        if "://" in token or token.lower().startswith("www.") or rules.address.search(token):
             out.append(token)
             continue
         after = ""  # a detached footnote reference and what followed it

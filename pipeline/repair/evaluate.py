@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-
-from rapidfuzz.distance import Levenshtein
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
 
 from pipeline.ingest import load
 from pipeline.layout import analyse

@@ -26,8 +26,8 @@ from pipeline.repair.rules import DATA
 
 HUNSPELL_FORMS = DATA / "hunspell-es.txt.xz"
 WELL_KNOWN = 3.0  # Zipf from which a form hunspell lacks counts as a word (a name, a loanword)
-FLOOR = 1.0
-ACCENTED_SEEN = 1e-8  # frequency (Zipf 1) from which wordfreq's accented spellings are taken as forms  # Zipf given to a hunspell form wordfreq has never seen
+FLOOR = 1.0  # Zipf given to a hunspell form wordfreq has never seen
+ACCENTED_SEEN = 1e-8  # frequency (Zipf 1) from which wordfreq's accented spellings are taken as forms
 
 
 _INFINITIVE_CLITIC = re.compile(r"^(\w+[aei]r)(?:me|te|se|nos|os)?(?:lo|la|los|las|le|les|se|me|nos)$")

@@ -69,6 +69,7 @@ class Rules:
     domains: tuple[str, ...]
     context: tuple[ContextRule, ...]
     question_words: frozenset[str]
+    address: re.Pattern  # a token that is a web address by its domain label (`datos.gob.mx`)
 
 
 @lru_cache(maxsize=1)
@@ -95,4 +96,5 @@ def load_rules() -> Rules:
             for r in _rows("context.tsv")
         ),
         question_words=frozenset(lines("question_words.txt")),
+        address=re.compile(r"\w\.(?:" + "|".join(map(re.escape, lines("domain_suffixes.txt"))) + r")\b"),
     )
