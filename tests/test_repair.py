@@ -104,7 +104,8 @@ def test_inverted_marks_and_bullets():
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("Secretaría de Transparencia\ne Innovación Pública.", ["Secretaría de Transparencia", "e Innovación Pública."]),
+    ("Secretaría de Transparencia\ne Innovación Pública.",
+     ["Secretaría de Transparencia", "e Innovación Pública."]),
     ("se reunieron tres o cuatro\no 5 propuestas más.", ["se reunieron tres o cuatro", "o 5 propuestas más."]),
     ("Acciones:\ne Difundir los datos\ne Publicar el informe\ne Evaluar", ["Acciones:", "• Difundir los datos",
                                                                           "• Publicar el informe", "• Evaluar"]),

@@ -85,7 +85,8 @@ def load_rules() -> Rules:
         tokens={r["wrong"]: r["right"] for r in _rows("tokens.tsv")},
         line_patterns=tuple(
             LinePattern(r["rule"], re.compile(r["pattern"]), r["replacement"],
-                        re.compile(r["after"]) if r["after"] else None, re.compile(r["before"]) if r["before"] else None)
+                        re.compile(r["after"]) if r["after"] else None,
+                        re.compile(r["before"]) if r["before"] else None)
             for r in _rows("line_patterns.tsv")
         ),
         protected=frozenset(lines("protected.txt")),

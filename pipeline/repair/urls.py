@@ -4,8 +4,9 @@ The pieces are joined without spaces and compared (rapidfuzz) with the URLs the 
 intact elsewhere: a close match takes the intact spelling. Failing that, the part before the last `/`
 is matched against the intact URLs' folders (`https://tablero.gobabiertomx.org/compromiso/`) and the
 readable last segment the OCR shows (`desarrollo-rural`) is kept: nothing is made up. A URL on a
-known domain that only needs its spaces taken out is rejoined. Anything else is flagged for review,
-never invented.
+known domain that only needs its spaces taken out is rejoined, unless its last segment is cut short
+(`…/compro`). Anything else is flagged for review, never invented. A URL printed mid-line ends at
+the first word after it unless the rebuilt URL contains that word; what follows is kept.
 """
 from __future__ import annotations
 
@@ -177,7 +178,7 @@ def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[
     head = ln.text[m.start(): m.start() + pieces[cut - 1].end()]
     nxt = _continuation(lines, i)
     tail = nxt.text.strip() if nxt is not None else ""
-    if not tail and cut == len(pieces) and _INTACT.fullmatch(_clean(head)) and _clean(head) == head.strip().rstrip(".,;:"):
+    if not tail and _INTACT.fullmatch(_clean(head)) and _clean(head) == head.strip().rstrip(".,;:"):
         return False  # an intact URL the document prints only here
     # longest proven reading first: the whole rest of the line and the next line, then fewer words
     tries = [(n, tail) for n in [len(pieces)] if tail] + [(n, "") for n in range(len(pieces), cut - 1, -1)]
