@@ -313,3 +313,14 @@ def test_join_paragraphs():
     text = "I. Introducción\n\nEl plan se elaboró\ncon la sociedad civil.\n• Primer punto\n• Segundo\npunto\fotra página\nsigue"
     assert join_paragraphs(text) == ("I. Introducción\nEl plan se elaboró con la sociedad civil.\n"
                                      "• Primer punto\n• Segundo punto\fotra página sigue")
+
+
+def test_a_url_wrapped_after_its_folder_takes_the_path_on_the_next_line():
+    """Text-layer PDFs wrap a long URL after the host's slash; the host alone also reads as a
+    whole URL, which must not stop the path from joining it."""
+    text = "Consulta los resultados en:\nhttps://tablero.gobabiertomx.org/\ncompromiso/educacion\n¿Por qué se cumplió?"
+    out, corrections = repair_text(text)
+    assert "https://tablero.gobabiertomx.org/compromiso/educacion" in out.split("\n")
+    assert any(c.rule == "url" and c.applied for c in corrections)
+    prose = "Ver https://www.gob.mx/sfp/\ny luego la oficina."
+    assert repair_text(prose)[0] == prose  # a next line of words is not a path

@@ -128,6 +128,15 @@ def _continuation(lines: list[Line], i: int) -> Line | None:
     return None
 
 
+def _folder_goes_on(lines: list[Line], i: int, pieces: list) -> bool:
+    """A URL that ends a line with a folder (`https://host.org/`) and a next line that is one
+    path-like token (`compromiso/educacion`): the path was wrapped, the URL is not whole yet."""
+    if len(pieces) != 1 or not pieces[0].group(0).endswith("/"):
+        return False
+    nxt = _continuation(lines, i)
+    return nxt is not None and len(nxt.text.split()) == 1 and bool(re.search(r"[^\W\d_]", nxt.text))
+
+
 _WORD_PIECE = re.compile(r"^\(?([^\W\d_]+)[.,;:!?)]*$")
 
 
@@ -172,7 +181,7 @@ def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[
         return False
     pieces = list(re.finditer(r"\S+", ln.text[m.start():]))
     first = _clean(pieces[0].group(0))
-    if first in known and first == pieces[0].group(0).rstrip(".,;:)"):
+    if first in known and first == pieces[0].group(0).rstrip(".,;:)") and not _folder_goes_on(lines, i, pieces):
         return False  # printed whole: nothing to do, and nothing after it is part of it
     cut = next((k for k, p in enumerate(pieces) if k and _is_word(p.group(0), readable)), len(pieces))
     head = ln.text[m.start(): m.start() + pieces[cut - 1].end()]
