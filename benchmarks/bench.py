@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench.py                  # everything, ~15 min on 2 cores
     .venv/bin/python benchmarks/bench.py --only text_path prefect_overhead   # re-measure some
 
-Each measurement runs in its own child process; the parent samples the peak RSS of that child's
-whole process tree (Tesseract, OCRmyPDF, the embedded Prefect server included), the 1-minute load
+Each measurement runs in its own child process; the parent samples the peak memory (summed PSS,
+see `_pss`) of that child's whole process tree (Tesseract, OCRmyPDF, the embedded Prefect server included), the 1-minute load
 average before and after, and the CPU that other processes used meanwhile ("others_cores": system
 busy CPU-seconds minus our tree's, per second of wall time — the disturbance from other sessions on
 this shared machine). Results go to benchmarks/results.json (merged by measurement, so `--only`
@@ -12,19 +12,21 @@ updates a few) and a plot to benchmarks/results.png. Inputs are scanned PDFs fro
 generator (tests/fixtures/generate.py), whose known truth gives the CER.
 
 Measurements:
-  raw_tesseract     `tesseract PNG stdout -l spa --psm 3 tsv` on the pages rasterized beforehand
-                    (same dpi), two processes at a time, one thread each
+  raw_tesseract     `tesseract PAGE.pgm stdout -l spa --psm 3 tsv` on the pages rasterized
+                    beforehand (pipeline.ingest.pdf.rasterize, same dpi), two processes at a time,
+                    one thread each
   pipeline_ocr      the pipeline's OCR path (pipeline.ingest.read_page: rasterize + Tesseract +
                     words into lines), two pages at a time as the flow's thread pool does; then
                     layout and repair, timed apart, for the CER
   ocrmypdf          Debian's OCRmyPDF, `-l spa -j 2 --output-type none --sidecar`, same PDF
-  flow_1_worker,    the process-corpus flow (ingest, layout, repair, outputs) on the 20-page scan
-  flow_2_workers    with --workers 1 and 2, `force=True`, after a warm-up run
-  text_path         ingest + layout + repair (+ extract when pipeline.extract exists) of the seed
-                    text, warm: best of 3
+  flow_1_worker,    the process-corpus flow (ingest, layout, repair, extract, outputs, catalog) on
+  flow_2_workers    the 20-page scan with --workers 1 and 2, `force=True`, after a warm-up run
+  text_path         ingest + layout + repair + extract of the seed text (pipeline.process, the
+                    library's own composition), warm: best of 3
   prefect_overhead  per-task cost of Prefect (plain, mapped, cached-and-persisted tasks, subflows)
   server_startup    the embedded Prefect server's start-up, cold (new database) and warm
-  big_scan          `ogp run` on a 300-page scan (10 generated pages repeated), peak memory
+  big_scan          `ogp run` (as `python -m pipeline.cli run`) on a 300-page scan (10 generated pages
+                    repeated), peak memory
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ TARGETS = {
     "cer_repaired_minus_ocrmypdf": ("<", 0.0),
     "scaling_2_vs_1_workers": (">=", 1.8),
     "text_path_seconds": ("<=", 1.0),
-    "big_scan_peak_rss_mb": ("<", 1024),
+    "big_scan_peak_mb": ("<", 1024),
 }
 
 
@@ -159,23 +161,15 @@ def child_prefect_overhead(work: Path) -> dict:
 
 
 def child_text_path(work: Path) -> dict:
-    from pipeline.ingest import load
-    from pipeline.layout import analyse
-    from pipeline.repair import repair_lines
-
-    try:
-        from pipeline.extract import extract_commitments
-    except ImportError:  # the extraction stage has not landed yet: measure the rest, say so
-        extract_commitments = None
+    from pipeline.process import extract_document, read_report, repair_document
 
     def once() -> dict:
         t0 = time.perf_counter()
-        doc = analyse(load(SEED))
+        doc = read_report(SEED)
         t1 = time.perf_counter()
-        repaired = repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+        repaired = repair_document(doc)
         t2 = time.perf_counter()
-        if extract_commitments:
-            extract_commitments(repaired.lines, doc.name)
+        extract_document(doc, repaired)
         t3 = time.perf_counter()
         return {"ingest_layout": t1 - t0, "repair": t2 - t1, "extract": t3 - t2, "seconds": t3 - t0}
 
@@ -184,8 +178,6 @@ def child_text_path(work: Path) -> dict:
     best = min(runs, key=lambda r: r["seconds"])
     words = len(SEED.read_text(encoding="utf-8").split())
     return {
-        "stages": ["ingest", "layout", "repair"] + (["extract"] if extract_commitments else []),
-        "note": "" if extract_commitments else "pipeline.extract not there yet: ingest + layout + repair only",
         **{k: round(v, 3) for k, v in best.items()},
         "median_seconds": round(statistics.median(r["seconds"] for r in runs), 3),
         "words": words,
@@ -197,16 +189,16 @@ def _rasterize_all(pdf: Path, folder: Path) -> list[Path]:
     from pipeline.ingest.pdf import page_count, rasterize
 
     folder.mkdir(parents=True, exist_ok=True)
-    pngs = []
+    images = []
     for n in range(1, page_count(pdf) + 1):
         image, _ = rasterize(pdf, n, DPI)
-        pngs.append(folder / f"{n:03d}.png")
-        image.save(pngs[-1], dpi=(DPI, DPI))
-    return pngs
+        images.append(folder / f"{n:03d}.pgm")  # the uncompressed gray image the pipeline hands over
+        image.save(images[-1], "PPM")
+    return images
 
 
 def child_raw_tesseract(work: Path) -> dict:
-    pngs = _rasterize_all(work / "scan10.pdf", work / "png10")
+    images = _rasterize_all(work / "scan10.pdf", work / "pgm10")
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def ocr(png: Path) -> None:
@@ -215,15 +207,15 @@ def child_raw_tesseract(work: Path) -> dict:
 
     t = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(ocr, pngs))
-    return {"seconds": round(time.perf_counter() - t, 2), "pages": len(pngs)}
+        list(pool.map(ocr, images))
+    return {"seconds": round(time.perf_counter() - t, 2), "pages": len(images)}
 
 
 def child_pipeline_ocr(work: Path) -> dict:
     from pipeline.ingest import assemble_pdf, read_page
     from pipeline.ingest.pdf import page_count, plan_pages, sha256_file
     from pipeline.layout import analyse
-    from pipeline.repair import repair_lines
+    from pipeline.process import repair_document
 
     pdf = work / "scan10.pdf"
     t0 = time.perf_counter()
@@ -234,7 +226,7 @@ def child_pipeline_ocr(work: Path) -> dict:
         pages = list(pool.map(lambda plan: read_page(pdf, plan, DPI, LANG), plans))
     t2 = time.perf_counter()
     doc = analyse(assemble_pdf(pdf, sha256_file(pdf), pages))
-    repaired = repair_lines(doc.body_lines(), doc.footnotes(), doc_text=doc.body_text())
+    repaired = repair_document(doc)
     t3 = time.perf_counter()
     return {
         "seconds": round(t2 - t1, 2), "plan_seconds": round(t1 - t0, 2),
@@ -297,10 +289,21 @@ def _generate_inputs(work: Path, big_pages: int) -> None:
         src.close()
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: a page shared by n processes counts 1/n in each, so the
+    sum over a tree is its real footprint (a sum of RSS would count a forked child that has not
+    exec'd yet — pytesseract's, for a moment — as a second copy of its parent)."""
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 class _TreeSampler(threading.Thread):
-    """Peak of the summed RSS of a process and all its descendants, sampled every 50 ms (a sum of
-    RSS counts shared pages once per process: an upper bound), which processes made it up at the
-    peak, and a timeline (one point a second) of the total and of the root process."""
+    """Peak of the summed PSS of a process and all its descendants, sampled every 50 ms, which
+    processes made it up at the peak, and a timeline (one point a second) of the total and of the
+    root process."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -325,8 +328,8 @@ class _TreeSampler(threading.Thread):
             for p in procs:
                 try:
                     label = "root" if p.pid == self.pid else _label(p.cmdline())
-                    sizes[label] = sizes.get(label, 0) + p.memory_info().rss
-                except psutil.NoSuchProcess:
+                    sizes[label] = sizes.get(label, 0) + _pss(p.pid)
+                except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
                     pass
             total = sum(sizes.values())
             if total > self.peak:
@@ -366,9 +369,9 @@ def _env(work: Path, name: str) -> dict[str, str]:
 
 
 def _command(name: str, work: Path, big_pages: int) -> list[str]:
-    if name == "big_scan":
-        return [str(BIN / "ogp"), "run", str(work / f"scan{big_pages}.pdf"), "--out", str(work / "out-big"),
-                "--workers", "2", "--force"]
+    if name == "big_scan":  # `ogp run`, of this checkout (python -m from REPO, not the installed entry point)
+        return [sys.executable, "-m", "pipeline.cli", "run", str(work / f"scan{big_pages}.pdf"),
+                "--out", str(work / "out-big"), "--workers", "2", "--force"]
     return [sys.executable, __file__, "--child", name, "--work", str(work)]
 
 
@@ -403,9 +406,9 @@ def measure(name: str, work: Path, big_pages: int) -> dict:
         if rc == 0:
             result["pages_per_minute"] = round(big_pages / wall * 60, 1)
     result.update(
-        wall_seconds=round(wall, 2), peak_rss_mb=round(sampler.peak / 2**20),
+        wall_seconds=round(wall, 2), peak_mb=round(sampler.peak / 2**20),
         at_peak_mb={k: round(v / 2**20) for k, v in sorted(sampler.at_peak.items(), key=lambda kv: -kv[1])},
-        rss_timeline=[list(point) for point in sampler.timeline],
+        memory_timeline=[list(point) for point in sampler.timeline],
         load_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)],
         others_cores=round(max(0.0, _busy_cpu_seconds() - busy0 - ours) / wall, 2),
         measured_at=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -475,7 +478,7 @@ def summarize(results: dict) -> dict:
     if "text_path" in m:
         derived["text_path_seconds"] = m["text_path"]["seconds"]
     if "big_scan" in m:
-        derived["big_scan_peak_rss_mb"] = m["big_scan"]["peak_rss_mb"]
+        derived["big_scan_peak_mb"] = m["big_scan"]["peak_mb"]
     ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
     results["derived"] = derived
     results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}
@@ -521,18 +524,18 @@ def plot(results: dict, path: Path) -> None:
          f"flow on a 20-page scan (speed-up {d.get('scaling_2_vs_1_workers', '?')}×)", "seconds")
     names = [n for n in ORDER if n in every]
     bars(axes[1][1], [n + (" (failed)" if "failed" in every[n] else "") for n in names],
-         [every[n]["peak_rss_mb"] for n in names], "peak RSS of the process tree", "MB", line=(1024, "1 GB"))
+         [every[n]["peak_mb"] for n in names], "peak memory (PSS) of the process tree", "MB", line=(1024, "1 GB"))
     axes[1][1].tick_params(axis="x", labelsize=7, rotation=35)
     bars(axes[0][2], ["text path\n(seed, warm)"], [get("text_path")], "ingest+layout+repair+extract", "seconds",
          line=(1.0, "target 1 s"))
     big = every.get("big_scan")
     ax = axes[1][2]
-    if big and big.get("rss_timeline"):
-        t, total, root = zip(*big["rss_timeline"])
+    if big and big.get("memory_timeline"):
+        t, total, root = zip(*big["memory_timeline"])
         ax.plot(t, total, label="whole tree")
         ax.plot(t, root, label="ogp process")
         ax.axhline(1024, color="#cc3311", linestyle="--", label="1 GB")
-        ax.set_title(f"{big['pages']}-page scan: RSS over time"
+        ax.set_title(f"{big['pages']}-page scan: memory (PSS) over time"
                      + (" (failed)" if "failed" in big else ""), fontsize=10)
         ax.set_xlabel("seconds")
         ax.set_ylabel("MB")
@@ -574,7 +577,7 @@ def main() -> None:
         print(f"{name} …", end=" ", flush=True)
         results["measurements"][name] = measure(name, args.work, args.big_pages)
         r = results["measurements"][name]
-        print(f"{r.get('failed', '')} {r['seconds']} s, peak {r['peak_rss_mb']} MB, load {r['load_1min']}, "
+        print(f"{r.get('failed', '')} {r['seconds']} s, peak {r['peak_mb']} MB, load {r['load_1min']}, "
               f"others {r['others_cores']} cores {r.get('error', '')}")
         summarize(results)
         atomic_write_json(args.results, results)
