@@ -221,12 +221,14 @@ def _chunk_length(part: list[Line], i: int) -> int:
 
 def _continues(prev: Line, ln: Line, body_height: float | None, body_density: float | None, chunk: int) -> bool:
     """Does `ln` continue the footnote whose last line is `prev`? With boxes: small print right
-    below it (a gap of more than a line is the footer's). In a text dump: no blank line between
+    below it (a gap of more than a line is the footer's; a line higher up is the next column's
+    body, which reading order puts after the left column's footnotes). In a text dump: no blank line between
     them, or after a blank a short chunk (`chunk` lines from `ln` on) whose first line cannot open a
     paragraph (lower case, a URL fragment)."""
     if ln.bbox is not None and prev.bbox is not None and body_height is not None:
         prev_height = prev.bbox.bottom - prev.bbox.top
-        close = ln.bbox.top - prev.bbox.bottom <= prev_height
+        gap = ln.bbox.top - prev.bbox.bottom
+        close = -0.5 * prev_height <= gap <= prev_height  # right below, not back up another column
         too_short_to_tell = _density(ln) is None and ln.bbox.bottom - ln.bbox.top <= 1.1 * prev_height
         return close and (too_short_to_tell or _small(ln, body_height, body_density))
     if ln.line == prev.line + 1:

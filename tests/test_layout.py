@@ -98,3 +98,17 @@ def test_ocr_footnotes_are_told_by_their_density_and_are_not_furniture():
         assert roles[f"gobierno abierto. ({p.number})"] == LineRole.BODY  # resembles the header, is body
         assert roles["Informe de autoevaluación del plan de acción"] == LineRole.HEADER
         assert "Reforma" not in p.body_text() and "Consultable" not in p.body_text()
+
+
+def test_the_next_columns_body_does_not_continue_a_left_column_footnote():
+    """Reading order puts the right column after the left column's footnotes; a dense right-column
+    line higher up the page is body, not the footnote's next line."""
+    small = dict(size=10.0, char_width=4.0)
+    rows = [row(t, 60, 80 + 14 * i) for i, t in enumerate(LEFT * 3)]
+    rows.append(row("7 Consultable en el tablero de seguimiento del plan.", 60, 740, **small))
+    rows += [row(t, 320, 80 + 14 * i) for i, t in enumerate(RIGHT * 3)]
+    rows.append(row("La Secretaría de la Función Pública", 320, 80 + 14 * 9, **small))
+    page = Page(number=1, source=SourceKind.OCR, width=WIDTH, height=HEIGHT, lines=order_lines(rows, WIDTH, 1))
+    doc = analyse(Document(path="x.pdf", sha256="0", source=SourceKind.OCR, pages=[page]))
+    assert [f.text for f in doc.pages[0].footnotes] == ["Consultable en el tablero de seguimiento del plan."]
+    assert "La Secretaría de la Función Pública" in doc.pages[0].body_text()
