@@ -106,8 +106,8 @@ def test_the_next_columns_body_does_not_continue_a_left_column_footnote():
     small = dict(size=10.0, char_width=4.0)
     rows = [row(t, 60, 80 + 14 * i) for i, t in enumerate(LEFT * 3)]
     rows.append(row("7 Consultable en el tablero de seguimiento del plan.", 60, 740, **small))
-    rows += [row(t, 320, 80 + 14 * i) for i, t in enumerate(RIGHT * 3)]
-    rows.append(row("La Secretaría de la Función Pública", 320, 80 + 14 * 9, **small))
+    rows.append(row("La Secretaría de la Función Pública", 320, 80, **small))  # opens the right column
+    rows += [row(t, 320, 94 + 14 * i) for i, t in enumerate(RIGHT * 3)]
     page = Page(number=1, source=SourceKind.OCR, width=WIDTH, height=HEIGHT, lines=order_lines(rows, WIDTH, 1))
     doc = analyse(Document(path="x.pdf", sha256="0", source=SourceKind.OCR, pages=[page]))
     assert [f.text for f in doc.pages[0].footnotes] == ["Consultable en el tablero de seguimiento del plan."]
