@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng hunspell-es fonts-dejavu-core chromium chromium-driver
+DEBIAN_PACKAGES=(tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng hunspell-es fonts-dejavu-core chromium chromium-driver sqlite3
                  python3-venv ${OGP_EXTRA_DEBIAN_PACKAGES:-})
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
