@@ -2,6 +2,7 @@
 "which commitments did SEDENA take part in, in which plans, with what status" with one query."""
 import csv
 import json
+import re
 import sqlite3
 
 import pytest
@@ -10,15 +11,8 @@ from pipeline import catalog
 from pipeline.catalog import build_catalog, key
 from pipeline.models import Actor, Commitment, CommitmentReport, Correction
 
-# the query of pipeline/catalog.py's docstring, verbatim
-ACTOR_QUERY = """
-    SELECT DISTINCT r.country, r.plan, c.report, c.number, c.title, c.status, a.role
-    FROM actors AS a
-    JOIN commitments AS c ON c.id = a.commitment_id
-    JOIN reports AS r ON r.report = c.report
-    WHERE a.acronym_key = :acronym OR ' ' || a.name_key || ' ' LIKE '% ' || :name || ' %'
-    ORDER BY r.plan, c.report, c.number
-"""
+# the query of pipeline/catalog.py's docstring, read from it: the documented query is the tested one
+ACTOR_QUERY = re.search(r"^ *SELECT DISTINCT.*?ORDER BY[^\n]*", catalog.__doc__, re.S | re.M).group(0)
 
 
 def _write_report(out, report: CommitmentReport, corrections: list[Correction]) -> None:
@@ -91,10 +85,6 @@ def test_one_query_answers_which_commitments_an_actor_took_part_in(outputs):
     assert [row[3] for row in _ask(result["sqlite"], name="SECRETARÍA DE LA DEFENSA NACIONAL")] == [1, 3, 7]
     # a short acronym matches whole words only, not every name containing the letters "se"
     assert [row[3] for row in _ask(result["sqlite"], acronym="SE", name="SE")] == [8]
-
-
-def test_the_documented_query_is_the_tested_one():
-    assert " ".join(ACTOR_QUERY.split()) in " ".join(catalog.__doc__.split())
 
 
 def test_tables_csv_and_counts(outputs):
