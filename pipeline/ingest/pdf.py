@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import statistics
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -137,6 +138,9 @@ def read_text_layer(path: Path, number: int, quality: float | None = None) -> Pa
     )
 
 
+GUTTER_GAP = 1.5  # a gap between words wider than this many line heights is a column gutter
+
+
 def _group_into_lines(words: list[Word]) -> list[list[Word]]:
     """Words on one baseline that are close horizontally form a line; a wide gap (a column
     gutter) splits them."""
@@ -146,13 +150,26 @@ def _group_into_lines(words: list[Word]) -> list[list[Word]]:
         for row in rows:
             last = row[-1]
             same_row = abs(last.bbox.top - w.bbox.top) < 0.4 * h
-            near = 0 <= w.bbox.x0 - last.bbox.x1 < 1.5 * h
+            near = 0 <= w.bbox.x0 - last.bbox.x1 < GUTTER_GAP * h
             if same_row and near:
                 row.append(w)
                 break
         else:
             rows.append([w])
     return rows
+
+
+def _split_at_gutters(words: list[Word]) -> list[list[Word]]:
+    """A line Tesseract read across a column gutter (it sometimes joins the two columns' lines)
+    split where the gap between two words is a gutter's, as for text layers."""
+    words = sorted(words, key=lambda w: w.bbox.x0)
+    h = statistics.median(w.bbox.bottom - w.bbox.top for w in words)
+    parts = [[words[0]]]
+    for prev, w in zip(words, words[1:]):
+        if w.bbox.x0 - prev.bbox.x1 >= GUTTER_GAP * h:
+            parts.append([])
+        parts[-1].append(w)
+    return parts
 
 
 def rasterize(path: Path, number: int, dpi: int = DEFAULT_DPI):
@@ -210,7 +227,7 @@ def ocr_page(
         rows.setdefault(key, []).append(
             Word(text=text, bbox=BBox(x0=x, top=y, x1=x + w, bottom=y + h), conf=float(data["conf"][i]))
         )
-    lines = order_lines(list(rows.values()), width, number)
+    lines = order_lines([part for words in rows.values() for part in _split_at_gutters(words)], width, number)
     page = Page(
         number=number, source=SourceKind.OCR, width=width, height=height, lines=lines, text_quality=quality
     )
