@@ -323,8 +323,7 @@ def _generate_inputs(work: Path, big_pages: int) -> None:
 
 def _pss(pid: int) -> int:
     """Proportional set size in bytes: a page shared by n processes counts 1/n in each, so the
-    sum over a tree is its real footprint (a sum of RSS would count a forked child that has not
-    exec'd yet — pytesseract's, for a moment — as a second copy of its parent)."""
+    sum over a tree is its real footprint (a sum of RSS counts shared pages once per process)."""
     with open(f"/proc/{pid}/smaps_rollup") as fh:
         for line in fh:
             if line.startswith("Pss:"):
@@ -357,9 +356,13 @@ class _TreeSampler(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 break
+            cmdlines: dict[int, list[str]] = {}
             for p in procs:
                 try:
-                    label = "root" if p.pid == self.pid else _label(p.cmdline())
+                    cmdlines[p.pid] = cmdline = p.cmdline()
+                    if p.pid != self.pid and cmdlines.get(p.ppid()) == cmdline:
+                        continue  # (v)forked, not exec'd yet: its parent's memory, maybe the very same pages
+                    label = "root" if p.pid == self.pid else _label(cmdline)
                     sizes[label] = sizes.get(label, 0) + _pss(p.pid)
                 except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
                     pass
