@@ -52,6 +52,14 @@ def build_matcher(nlp: Language, path: str | Path) -> Matcher:
     return matcher
 
 
+class PatternReader:
+    """A component driven by a Matcher built from a patterns file of `pipeline/data/extract/`."""
+
+    def __init__(self, nlp: Language, patterns: str):
+        self.matcher = build_matcher(nlp, patterns)
+        self.vocab = nlp.vocab
+
+
 def is_name_part(text: str) -> bool:
     """A word that can be part of an organisation's name: capitalised, an acronym, a number."""
     return bool(_NAME_CHARS.match(text)) or text.isdigit()
@@ -97,14 +105,10 @@ def make_sections(nlp: Language, name: str, patterns: str):
     return Sectioner(nlp, patterns)
 
 
-class Sectioner:
+class Sectioner(PatternReader):
     """Part headings (active / inactive commitments), `Compromiso N:` headings with titles that run
     over several lines, the sub-headings inside each commitment, the final summary table, and
     sentence boundaries."""
-
-    def __init__(self, nlp: Language, patterns: str):
-        self.matcher = build_matcher(nlp, patterns)
-        self.vocab = nlp.vocab
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -246,13 +250,9 @@ def make_status(nlp: Language, name: str, patterns: str):
     return StatusReader(nlp, patterns)
 
 
-class StatusReader:
+class StatusReader(PatternReader):
     """The commitment's status from its self-assessment block: the earliest status phrase, the
     longest one at that position; `status_text` is its clause as printed."""
-
-    def __init__(self, nlp: Language, patterns: str):
-        self.matcher = build_matcher(nlp, patterns)
-        self.vocab = nlp.vocab
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -302,12 +302,8 @@ def make_irm(nlp: Language, name: str, patterns: str):
     return IrmReader(nlp, patterns)
 
 
-class IrmReader:
+class IrmReader(PatternReader):
     """The paragraph where the narrative gives the IRM's judgement, and the levels it names."""
-
-    def __init__(self, nlp: Language, patterns: str):
-        self.matcher = build_matcher(nlp, patterns)
-        self.vocab = nlp.vocab
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -399,14 +395,13 @@ def make_front(nlp: Language, name: str, patterns: str, countries: str):
 _YEARS = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
 
-class FrontMatter:
+class FrontMatter(PatternReader):
     """The country and the action plan the report assesses, from the text before its first
     commitment: the plan's printed name (with its years when the front matter prints them) and
     the country named most often."""
 
     def __init__(self, nlp: Language, patterns: str, countries: str):
-        self.matcher = build_matcher(nlp, patterns)
-        self.vocab = nlp.vocab
+        super().__init__(nlp, patterns)
         names = [ln.strip() for ln in data_path(countries).read_text(encoding="utf-8").splitlines()
                  if ln.strip() and not ln.startswith("#")]
         self.countries = {fold(c): c for c in names}

@@ -17,10 +17,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.ingest import load
-from pipeline.layout import analyse
-from pipeline.repair import repair_lines, repair_text
 from pipeline.models import Footnote, Line
+from pipeline.process import read_report, repair_document
+from pipeline.repair import repair_lines, repair_text
 from pipeline.repair.metrics import PageScore, correct_made_wrong, score_page, score_text, words
 
 _MARKER = re.compile(r"\[\^\d+\]")
@@ -28,13 +27,13 @@ _MARKER_NUMBER = re.compile(r"\[\^(\d+)\]")
 
 
 def evaluate_gold(report: Path, gold_dir: Path) -> dict:
-    doc = analyse(load(report))
+    doc = read_report(report)
     body = doc.body_lines()
     loading = time.perf_counter()
     repair_lines(body[:1])  # load the lexicon and rules: startup, not repair speed
     startup = time.perf_counter() - loading
     started = time.perf_counter()
-    result = repair_lines(body, doc.footnotes(), doc_text=doc.body_text())
+    result = repair_document(doc)
     seconds = time.perf_counter() - started
     n_words = sum(len(ln.text.split()) for ln in body)
     pages = json.loads((gold_dir / "pages.json").read_text(encoding="utf-8"))["pages"]
