@@ -12,10 +12,10 @@ updates a few) and a plot to benchmarks/results.png. Inputs are scanned PDFs fro
 generator (tests/fixtures/generate.py), whose known truth gives the CER.
 
 Measurements:
-  raw_tesseract     `tesseract PAGE.pgm stdout -l spa --psm 3 tsv` on the pages rasterized
-                    beforehand (pipeline.ingest.pdf.rasterize, same dpi), two processes at a time,
-                    one thread each
-  pipeline_ocr      the pipeline's OCR path (pipeline.ingest.read_page: rasterize + Tesseract +
+  raw_tesseract     `tesseract PAGE.pgm stdout -l spa --psm 3 tsv` on the page images made
+                    beforehand (pipeline.ingest.pdf.page_image, same dpi, the very pixels the
+                    pipeline OCRs), two processes at a time, one thread each
+  pipeline_ocr      the pipeline's OCR path (pipeline.ingest.read_page: page image + Tesseract +
                     words into lines), two pages at a time as the flow's thread pool does; then
                     layout and repair, timed apart, for the CER (these three: best of 2 runs)
   ocrmypdf          Debian's OCRmyPDF, `-l spa -j 2 --output-type none --sidecar`, same PDF
@@ -186,20 +186,20 @@ def child_text_path(work: Path) -> dict:
     }
 
 
-def _rasterize_all(pdf: Path, folder: Path) -> list[Path]:
-    from pipeline.ingest.pdf import page_count, rasterize
+def _page_images(pdf: Path, folder: Path) -> list[Path]:
+    from pipeline.ingest.pdf import page_count, page_image
 
     folder.mkdir(parents=True, exist_ok=True)
     images = []
     for n in range(1, page_count(pdf) + 1):
-        image, _ = rasterize(pdf, n, DPI)
+        image, _ = page_image(pdf, n, DPI)
         images.append(folder / f"{n:03d}.pgm")  # the uncompressed gray image the pipeline hands over
         image.save(images[-1], "PPM")
     return images
 
 
 def child_raw_tesseract(work: Path) -> dict:
-    images = _rasterize_all(work / "scan10.pdf", work / "pgm10")
+    images = _page_images(work / "scan10.pdf", work / "pgm10")
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def ocr(png: Path) -> None:

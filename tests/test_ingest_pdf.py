@@ -1,10 +1,17 @@
 """PDF ingest on generated reports: text layer, scan, poor OCR layer, broken files."""
+import ctypes
+import difflib
+import math
+
 import pdfplumber
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from rapidfuzz import fuzz
 
 from pipeline import errors
 from pipeline.ingest import load
+from pipeline.ingest import pdf
 from pipeline.ingest.pdf import ocr_page
 from pipeline.layout import analyse
 from pipeline.models import SourceKind
@@ -96,3 +103,89 @@ def test_a_page_tesseract_cannot_finish_names_the_page(sample_pdfs):
     with pytest.raises(errors.OcrFailed) as info:
         ocr_page(folder / "scanned.pdf", 2, timeout=0.01)
     assert info.value.page == 2 and "page 2" in str(info.value) and "scanned.pdf" in str(info.value)
+
+
+def _render_refused(monkeypatch):
+    def refuse(page, dpi):
+        raise AssertionError("the page was rendered")
+
+    monkeypatch.setattr(pdf, "_render", refuse)
+
+
+def test_a_scanned_page_is_read_from_its_own_image_not_rendered(sample_pdfs, monkeypatch):
+    folder, _, _ = sample_pdfs
+    path = folder / "scanned.pdf"
+    with pdfium.PdfDocument(str(path)) as doc:
+        (embedded,) = [o for o in doc[0].get_objects() if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+        pixels = embedded.get_px_size()
+    _render_refused(monkeypatch)
+    image, size = pdf.page_image(path, 1, 300)
+    assert image.mode == "L" and image.size == pixels  # the scanner's pixels, at their own 300 dpi
+    assert size == pytest.approx((pixels[0] * 72 / 300, pixels[1] * 72 / 300), abs=0.5)
+
+
+def test_a_scan_at_another_resolution_is_brought_to_the_dpi_asked_for(sample_pdfs, monkeypatch):
+    folder, _, _ = sample_pdfs
+    _render_refused(monkeypatch)
+    image, (width, height) = pdf.page_image(folder / "scanned.pdf", 1, 150)
+    assert image.size == (math.ceil(width * 150 / 72), math.ceil(height * 150 / 72))
+
+
+def test_words_have_the_same_boxes_from_the_scan_image_as_from_the_rendered_page(sample_pdfs, monkeypatch):
+    folder, _, _ = sample_pdfs
+    direct = ocr_page(folder / "scanned.pdf", 1)
+    monkeypatch.setattr(pdf, "_scan_image", lambda page: None)
+    rendered = ocr_page(folder / "scanned.pdf", 1)
+    a = [w for ln in direct.lines for w in ln.words]
+    b = [w for ln in rendered.lines for w in ln.words]
+    assert (direct.width, direct.height) == (rendered.width, rendered.height)
+    assert fuzz.ratio(" ".join(w.text for w in a), " ".join(w.text for w in b)) > 99
+    matcher = difflib.SequenceMatcher(a=[w.text for w in a], b=[w.text for w in b], autojunk=False)
+    pairs = [(a[m.a + k].bbox, b[m.b + k].bbox) for m in matcher.get_matching_blocks() for k in range(m.size)]
+    assert len(pairs) > 0.98 * len(a)
+    # the same place on the page, to a pixel at 300 dpi (0.24 pt; Tesseract may box a stray letter otherwise)
+    off = [max(abs(p - q) for p, q in zip(x.model_dump().values(), y.model_dump().values())) for x, y in pairs]
+    assert sum(d <= 0.25 for d in off) >= 0.98 * len(off)
+
+
+def _one_image_pdf(path, scan, bounds, rotation=0, text=None):
+    """A page of A4 with the scan's JPEG drawn at `bounds` (x, y, width, height, in points)."""
+    doc = pdfium.PdfDocument.new()
+    page = doc.new_page(595.2, 841.9)
+    image = pdfium.PdfImage.new(doc)
+    image.load_jpeg(str(scan))
+    x, y, w, h = bounds
+    image.set_matrix(pdfium.PdfMatrix().scale(w, h).translate(x, y))
+    page.insert_obj(image)
+    if text is not None:
+        obj = pdfium_c.FPDFPageObj_NewTextObj(doc.raw, b"Helvetica", 12.0)
+        utf16 = ctypes.create_string_buffer((text + "\x00").encode("utf-16-le"))
+        pdfium_c.FPDFText_SetText(obj, ctypes.cast(utf16, ctypes.POINTER(ctypes.c_ushort)))
+        pdfium_c.FPDFTextObj_SetTextRenderMode(obj, pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE if text == "invisible"
+                                               else pdfium_c.FPDF_TEXTRENDERMODE_FILL)
+        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 100, 700)
+        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+    page.set_rotation(rotation)
+    page.gen_content()
+    doc.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, bounds, rotation, text, scan",
+    [
+        ("covers the page", (0, 0, 595.2, 841.9), 0, None, True),
+        ("under an invisible OCR layer", (0, 0, 595.2, 841.9), 0, "invisible", True),
+        ("under visible text", (0, 0, 595.2, 841.9), 0, "visible", False),
+        ("on half the page", (0, 420, 595.2, 421), 0, None, False),
+        ("on a rotated page", (0, 0, 595.2, 841.9), 90, None, False),
+    ],
+)
+def test_only_a_plain_scan_is_read_from_its_image(tmp_path, case, bounds, rotation, text, scan):
+    from PIL import Image
+
+    jpeg = tmp_path / "scan.jpg"
+    Image.new("L", (1240, 1754), 255).save(jpeg)  # A4 at 150 dpi
+    path = _one_image_pdf(tmp_path / "page.pdf", jpeg, bounds, rotation, text)
+    with pdfium.PdfDocument(str(path)) as doc:
+        assert (pdf._scan_image(doc[0]) is not None) == scan, case
