@@ -21,6 +21,9 @@ Measurements:
   ocrmypdf          Debian's OCRmyPDF, `-l spa -j 2 --output-type none --sidecar`, same PDF
   flow_1_worker,    the process-corpus flow (ingest, layout, repair, extract, outputs, catalog) on
   flow_2_workers    the 20-page scan with --workers 1 and 2, `force=True`, after a warm-up run
+                    (best of 2 runs)
+  flow_2_processes  the same with Prefect's ProcessPoolTaskRunner (2 processes) in place of the
+                    flow's thread pool, for comparison
   text_path         ingest + layout + repair + extract of the seed text (pipeline.process, the
                     library's own composition), warm: best of 3
   prefect_overhead  per-task cost of Prefect (plain, mapped, cached-and-persisted tasks, subflows)
@@ -53,7 +56,7 @@ BIN = Path(sys.executable).parent
 DPI, LANG = 300, "spa"
 REPEATS = 2  # the side-by-side OCR timings keep the best of this many runs (others share the machine)
 ORDER = ["server_startup", "prefect_overhead", "text_path", "raw_tesseract", "pipeline_ocr", "ocrmypdf",
-         "flow_1_worker", "flow_2_workers", "big_scan"]
+         "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan"]
 TARGETS = {
     "ocr_path_vs_raw_tesseract": ("<=", 1.15),
     "speedup_vs_ocrmypdf": (">", 1.0),
@@ -271,31 +274,52 @@ class _PageClock:
         pass
 
 
-def _flow(work: Path, workers: int) -> dict:
+def _flow(work: Path, workers: int, name: str) -> dict:
     from flows import progress
     from flows.report import process_corpus
 
     _warm_prefect()
-    process_corpus([work / "scan1.pdf"], work / f"out-warm-{workers}", workers=workers, force=True)
-    clock = _PageClock()
-    progress.listen(clock)
-    t = time.perf_counter()
-    summaries = process_corpus([work / "scan20.pdf"], work / f"out-flow-{workers}", workers=workers, force=True)
-    end = time.perf_counter()
-    assert all(s["ok"] for s in summaries), summaries
-    pages = sum(s["pages"] for s in summaries)
-    return {"seconds": round(end - t, 2), "pages": pages, "pages_per_minute": round(pages / (end - t) * 60, 1),
+    process_corpus([work / "scan1.pdf"], work / f"out-warm-{name}", workers=workers, force=True)
+    runs = []
+    for _ in range(REPEATS):
+        clock = _PageClock()
+        progress.listen(clock)
+        t = time.perf_counter()
+        summaries = process_corpus([work / "scan20.pdf"], work / f"out-{name}", workers=workers, force=True)
+        end = time.perf_counter()
+        assert all(s["ok"] for s in summaries), summaries
+        runs.append({
+            "seconds": round(end - t, 2),
             "before_pages_seconds": round(clock.started - t, 2),  # flow start, plan
             "pages_seconds": round(clock.last_page - clock.started, 2),  # reading the pages: what workers share
-            "after_pages_seconds": round(end - clock.last_page, 2)}  # layout, repair, extract, outputs, catalog
+            "after_pages_seconds": round(end - clock.last_page, 2),  # layout, repair, extract, outputs, catalog
+        })
+    best = min(runs, key=lambda r: r["seconds"])
+    pages = sum(s["pages"] for s in summaries)
+    return {**best, "runs": [r["seconds"] for r in runs], "pages": pages,
+            "pages_per_minute": round(pages / best["seconds"] * 60, 1)}
 
 
 def child_flow_1_worker(work: Path) -> dict:
-    return _flow(work, 1)
+    return _flow(work, 1, "flow-1")
 
 
 def child_flow_2_workers(work: Path) -> dict:
-    return _flow(work, 2)
+    return _flow(work, 2, "flow-2")
+
+
+def child_flow_2_processes(work: Path) -> dict:
+    """The same flow with Prefect's ProcessPoolTaskRunner in place of the thread pool: what a
+    process pool would cost (a process start per report, results pickled across), for the record
+    of why the local pool is threads, each driving its own Tesseract process. The page-done
+    events stay in the worker processes, so only the total time is measured."""
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    import flows.report
+
+    flows.report.ThreadPoolTaskRunner = ProcessPoolTaskRunner
+    result = _flow(work, 2, "flow-2-processes")
+    return {k: v for k, v in result.items() if not k.endswith("pages_seconds")}
 
 
 # ---------------------------------------------------------------- parent: inputs, sampling, report
@@ -558,7 +582,8 @@ def plot(results: dict, path: Path) -> None:
     bars(axes[0][1], ["pipeline raw", "pipeline repaired", "OCRmyPDF"],
          [d.get("cer_pipeline_raw"), d.get("cer_pipeline_repaired"), d.get("cer_ocrmypdf")],
          "CER of the body text vs the generator's truth", "CER")
-    bars(axes[1][0], ["1 worker", "2 workers"], [get("flow_1_worker"), get("flow_2_workers")],
+    bars(axes[1][0], ["1 worker", "2 workers", "2 processes\n(Prefect's pool)"],
+         [get("flow_1_worker"), get("flow_2_workers"), get("flow_2_processes")],
          f"flow on a 20-page scan: {d.get('scaling_2_vs_1_workers', '?')}× "
          f"(page reading {d.get('scaling_of_page_reading', '?')}×)", "seconds")
     names = [n for n in ORDER if n in every]
