@@ -1,13 +1,15 @@
-"""Flows: `process_report` (one file) and `process_corpus` (files and folders). Orchestration
-only: every step is a library function wrapped in a task."""
+"""Flows: `process_report` (one file) and `process_corpus` (files and folders), and `run_corpus`,
+which starts the corpus flow as the CLI does. Orchestration only: every step is a library function
+wrapped in a task."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
@@ -123,8 +125,9 @@ def process_corpus(
         runner = ThreadPoolTaskRunner(max_workers=workers)
     per_report = process_report.with_options(task_runner=runner)
     # Prefect joins a flow run's heartbeat thread on exit, and it sleeps in 1 s steps: up to 1 s
-    # more per report. The corpus run keeps its heartbeat; the per-report subflows go without.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    # more per report. The corpus run keeps its heartbeat (see run_corpus); the per-report
+    # subflows go without.
+    with _no_heartbeats():
         summaries = [per_report(p, out, dpi, lang, min_quality, force, gold_root) for p in discover(paths)]
     errors = [s["error"] for s in summaries if not s["ok"]]
     atomic_write_json(out / "errors.json", errors)
@@ -136,3 +139,22 @@ def process_corpus(
         except ValueError as exc:  # a damaged gold file: the batch's outputs stand, the score is skipped
             get_run_logger().error("not scored: %s", exc)
     return summaries
+
+
+def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
+    """`process_corpus(paths, out, **options)`, with the corpus run's heartbeats only when a Prefect
+    server outlives the run (`PREFECT_API_URL` set). Heartbeats let that server's UI tell a batch
+    that died from one still running; the embedded server stops with the run, so nobody would
+    read them there, and joining their thread costs up to 1 s (at random) at the end of the run."""
+    if PREFECT_API_URL.value():
+        return process_corpus(paths, out, **options)
+    with _no_heartbeats():
+        return process_corpus(paths, out, **options)
+
+
+def _no_heartbeats():
+    """Flow runs started inside go without heartbeats. A no-op when they are off already: a new
+    settings context costs 0.1-0.2 s (Prefect validates the whole settings tree again)."""
+    if PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None:
+        return contextlib.nullcontext()
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})

@@ -1,10 +1,13 @@
 """Prefect tasks: thin wrappers over the library's stages, adding caching, retries and timeouts.
-Every cached task takes a `code` input, the version of the library code it runs (flows.caching)."""
+Every cached task takes a `code` input, the version of the library code it runs (flows.caching).
+The others say NO_CACHE: Prefect's default policy would hash their inputs, whole documents, to
+cache within one run what never runs twice in one (0.14 s a 20-page report)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.caching import BY_CONTENT
@@ -39,12 +42,12 @@ def read_text_file(path: Path, sha256: str, code: str) -> Document:
     return ingest.read_text_report(path)
 
 
-@task(name="layout")
+@task(name="layout", cache_policy=NO_CACHE)
 def analyse_layout(doc: Document) -> Document:
     return layout.analyse(doc)
 
 
-@task(name="write-document")
+@task(name="write-document", cache_policy=NO_CACHE)
 def write_outputs(doc: Document, report_dir: Path) -> list[Path]:
     return export.write_document(doc, report_dir)
 
@@ -61,19 +64,19 @@ def extract(doc: Document, repaired: RepairResult, code: str) -> CommitmentRepor
     return process.extract_document(doc, repaired)
 
 
-@task(name="write-repair")
+@task(name="write-repair", cache_policy=NO_CACHE)
 def write_repair(doc: Document, repaired: RepairResult, report_dir: Path) -> None:
     export.write_repair(process.clean_text(doc, repaired), repaired.corrections, report_dir)
 
 
-@task(name="write-commitments")
+@task(name="write-commitments", cache_policy=NO_CACHE)
 def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
     from pipeline.extract import commitments_to_csv_rows
 
     export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)
 
 
-@task(name="write-review")
+@task(name="write-review", cache_policy=NO_CACHE)
 def write_review(report_dir: Path, report: CommitmentReport, corrections: list, gold_root: Path | None) -> Path:
     """review.html, beside the gold for this report when `gold_root/<report>/commitments.json` exists
     (an unreadable gold file is reported in the log and the page is made without it)."""
@@ -90,7 +93,7 @@ def write_review(report_dir: Path, report: CommitmentReport, corrections: list, 
     return write(report_dir, report, gold, corrections)
 
 
-@task(name="build-catalog")
+@task(name="build-catalog", cache_policy=NO_CACHE)
 def build_catalog(out: Path) -> dict:
     from pipeline.catalog import build_catalog as build
 

@@ -93,14 +93,14 @@ def run(
     # cached task results live beside the outputs, so deleting outputs/ forgets them too
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str((out / ".cache").resolve()))
     from flows import progress as flow_progress
-    from flows.report import process_corpus
+    from flows.report import run_corpus
 
     paths = paths or [Path("corpus")]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as bars:
         flow_progress.listen(_Bars(bars))
-        summaries = process_corpus(
+        summaries = run_corpus(
             paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
             force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
         )

@@ -118,6 +118,45 @@ def test_a_new_repair_rule_version_reruns_repair_but_not_ingest(prefect_harness,
     assert (len(reads), len(repairs)) == (1, 2)  # OCR/ingest still cached, repair recomputed
 
 
+def test_cache_keys_follow_the_content_of_the_inputs_not_the_path():
+    from flows.caching import ContentInputs
+    from pipeline.models import Document
+    from pipeline.process import read_report
+
+    policy = ContentInputs(exclude=["path"])
+    doc = read_report(SEED)
+
+    def key(doc, path="a/seed.txt", code="v1", **more):
+        return policy.compute_key(None, {"path": Path(path), "doc": doc, "code": code, **more}, {})
+
+    same = Document.model_validate(doc.model_dump())  # equal content, another object
+    assert key(doc) == key(same, path="elsewhere/renamed.txt")
+    one_word = doc.model_copy(deep=True)
+    one_word.pages[3].lines[5].text += "x"
+    assert key(one_word) != key(doc)
+    assert key(doc, code="v2") != key(doc)
+
+    class Opaque:  # pydantic-core cannot serialize it: hashed as Prefect's Inputs policy does
+        pass
+
+    assert isinstance(key(doc, extra=Opaque()), str)
+
+
+def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeypatch):
+    import flows.report
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    seen = []
+    monkeypatch.setattr(flows.report, "process_corpus",
+                        lambda paths, out, **options: seen.append(PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()) or [])
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # the embedded server
+        flows.report.run_corpus([], Path("out"))
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        flows.report.run_corpus([], Path("out"))
+        default = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
+    assert seen == [None, default] and default is not None
+
+
 def test_mixed_batch_of_good_and_broken_reports(prefect_harness, sample_pdfs, tmp_path):
     """The foundation's acceptance run: seed text, scanned, text-layer and poor-layer PDFs and
     three broken files in one folder."""
