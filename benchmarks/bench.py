@@ -369,12 +369,13 @@ class _TreeSampler(threading.Thread):
     """Peak memory of a process and all its descendants, measured without slowing them down.
 
     Every 50 ms the sampler sums the RSS of the tree (cheap; the tree is found anew every 250 ms, and
-    a process that ended is skipped); it reads the PSS (the real footprint, see
-    `_pss`) only when that RSS sum reaches a new high, 1% or more above the last high it read the
-    PSS at, so the peak PSS is read within 1% of the RSS peak. (Reading the PSS at every sample took
-    0.24 of a core, which slowed whatever fills both cores: the 2-worker flow by ~15%.) Also which
-    processes made up the peak, and a timeline (one point a second) of the RSS of the tree and of
-    the root process."""
+    a process that ended is skipped); it reads the PSS (the real footprint, see `_pss`) when that
+    RSS sum reaches a new high, 1% or more above the last, and once a second. (Reading the PSS at
+    every sample took 0.24 of a core, which slowed whatever fills both cores: the 2-worker flow by
+    ~15%.) The PSS can peak while the RSS sum does not (when processes that shared pages end), so
+    the once-a-second reading bounds what a peak between readings can hide to a second's growth.
+    Also which processes made up the peak, and a timeline (one point a second) of the PSS of the
+    tree and of the root process."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -405,6 +406,8 @@ class _TreeSampler(threading.Thread):
                     procs = [root, *root.children(recursive=True)]
                 except psutil.NoSuchProcess:
                     break
+                alive = {p.pid for p in procs}
+                cmdlines = {pid: c for pid, c in cmdlines.items() if pid in alive}  # a PID may be reused
             n += 1
             rss: dict[int, int] = {}
             for p in procs:
@@ -415,24 +418,26 @@ class _TreeSampler(threading.Thread):
                             continue  # (v)forked, not exec'd yet: its parent's memory, maybe the very same pages
                         cmdlines[p.pid] = cmdline
                     rss[p.pid] = _rss(p.pid)
-                except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
-                    pass
+                except (psutil.Error, OSError):
+                    pass  # ended since the tree was read
             total = sum(rss.values())
-            if total >= high * 1.01:
-                high = total
+            now = time.monotonic() - start
+            each_second = now - last >= 1.0
+            if total >= high * 1.01 or each_second:
+                high = max(high, total)
                 sizes: dict[str, int] = {}
                 for pid in rss:
                     label = "root" if pid == self.pid else _label(cmdlines[pid])
                     try:
                         sizes[label] = sizes.get(label, 0) + _pss(pid)
-                    except (FileNotFoundError, ProcessLookupError):
+                    except OSError:
                         pass
                 if sum(sizes.values()) > self.peak:
                     self.peak, self.at_peak = sum(sizes.values()), sizes
-            now = time.monotonic() - start
-            if now - last >= 1.0:
-                self.timeline.append((round(now, 1), round(total / 2**20), round(rss.get(self.pid, 0) / 2**20)))
-                last = now
+                if each_second:
+                    self.timeline.append((round(now, 1), round(sum(sizes.values()) / 2**20),
+                                          round(sizes.get("root", 0) / 2**20)))
+                    last = now
             self.stop.wait(0.05)
 
 
@@ -576,7 +581,9 @@ def _best(old: dict, new: dict) -> dict:
     """Of two rounds of one measurement, the faster one's figures, with every round's times and the
     highest peak memory of all."""
     if "failed" in old or "failed" in new:
-        return new if "failed" in old else old
+        kept = dict(new if "failed" in old else old)
+        kept["failed_rounds"] = kept.get("failed_rounds", 0) + 1
+        return kept
     best = dict(min((old, new), key=lambda r: r["seconds"]))
     best["rounds"] = old.get("rounds", [old.get("runs", old["seconds"])]) + [new.get("runs", new["seconds"])]
     top = max((old, new), key=lambda r: r["peak_mb"])
@@ -601,6 +608,9 @@ def summarize(results: dict) -> dict:
         derived["speedup_vs_ocrmypdf"] = round(m["ocrmypdf"]["seconds"] / ours_total, 3)
     if {"flow_1_worker", "flow_2_workers"} <= m.keys():
         derived["scaling_2_vs_1_workers"] = round(m["flow_1_worker"]["seconds"] / m["flow_2_workers"]["seconds"], 3)
+        if all("rounds" in m[k] for k in ("flow_1_worker", "flow_2_workers")):  # each round's best against its own
+            derived["scaling_per_round"] = [round(min(one) / min(two), 3) for one, two in
+                                            zip(m["flow_1_worker"]["rounds"], m["flow_2_workers"]["rounds"])]
         if all("pages_seconds" in m[k] for k in ("flow_1_worker", "flow_2_workers")):  # older results lack it
             derived["scaling_of_page_reading"] = round(
                 m["flow_1_worker"]["pages_seconds"] / m["flow_2_workers"]["pages_seconds"], 3)
@@ -666,7 +676,7 @@ def plot(results: dict, path: Path) -> None:
         ax.plot(t, total, label="whole tree")
         ax.plot(t, root, label="ogp process")
         ax.axhline(1024, color="#cc3311", linestyle="--", label="1 GB")
-        ax.set_title(f"{big['pages']}-page scan: memory (RSS) over time"
+        ax.set_title(f"{big['pages']}-page scan: memory (PSS) over time"
                      + (" (failed)" if "failed" in big else ""), fontsize=10)
         ax.set_xlabel("seconds")
         ax.set_ylabel("MB")

@@ -61,6 +61,9 @@ def process_report(
         if path.suffix.lower() == ".txt":
             progress.report_started(str(path), 1)
             doc = tasks.read_text_file.with_options(**opts)(path, sha, code)
+            # the cache is keyed on the content, not the path: a renamed or moved copy gets the
+            # result read from the old path, and must name its own file
+            doc = doc.model_copy(update={"path": str(path)})
             progress.page_done(str(path))
         else:
             plans = tasks.plan_pdf.with_options(**opts)(path, sha, min_quality, code)

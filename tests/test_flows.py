@@ -94,6 +94,12 @@ def test_unchanged_input_is_not_read_again_unless_forced(prefect_harness, tmp_pa
     assert (tmp_path / "out2" / "seed" / "text.txt").read_bytes() == (tmp_path / "out1" / "seed" / "text.txt").read_bytes()
     process_corpus([src], tmp_path / "out3", force=True)
     assert len(calls) == 2
+    # a renamed copy is the same report: not read again, but its outputs name its own file
+    (src / "seed.txt").rename(src / "renamed.txt")
+    process_corpus([src], tmp_path / "out4")
+    assert len(calls) == 2
+    doc = json.loads((tmp_path / "out4" / "renamed" / "document.json").read_text(encoding="utf-8"))
+    assert Path(doc["path"]).name == "renamed.txt"
 
 
 def test_a_new_repair_rule_version_reruns_repair_but_not_ingest(prefect_harness, tmp_path, monkeypatch):
