@@ -432,11 +432,11 @@ class _TreeSampler(threading.Thread):
                         sizes[label] = sizes.get(label, 0) + _pss(pid)
                     except OSError:
                         pass
-                if sum(sizes.values()) > self.peak:
-                    self.peak, self.at_peak = sum(sizes.values()), sizes
+                pss = sum(sizes.values())
+                if pss > self.peak:
+                    self.peak, self.at_peak = pss, sizes
                 if each_second:
-                    self.timeline.append((round(now, 1), round(sum(sizes.values()) / 2**20),
-                                          round(sizes.get("root", 0) / 2**20)))
+                    self.timeline.append((round(now, 1), round(pss / 2**20), round(sizes.get("root", 0) / 2**20)))
                     last = now
             self.stop.wait(0.05)
 

@@ -149,9 +149,7 @@ def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
     server outlives the run (`PREFECT_API_URL` set). Heartbeats let that server's UI tell a batch
     that died from one still running; the embedded server stops with the run, so nobody would
     read them there, and joining their thread costs up to 1 s (at random) at the end of the run."""
-    if PREFECT_API_URL.value():
-        return process_corpus(paths, out, **options)
-    with _no_heartbeats():
+    with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
         return process_corpus(paths, out, **options)
 
 
