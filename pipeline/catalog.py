@@ -26,7 +26,7 @@ matches nothing:
     JOIN commitments AS c ON c.id = a.commitment_id
     JOIN reports AS r ON r.report = c.report
     WHERE a.acronym_key = :acronym OR ' ' || a.name_key || ' ' LIKE '% ' || :name || ' %'
-    ORDER BY r.plan, c.report, c.number
+    ORDER BY r.plan, c.report, c.id
 
 In the sqlite3 shell: `.param set :acronym 'sedena'` and `.param set :name 'defensa nacional'`,
 then the query.
@@ -57,7 +57,7 @@ CREATE TABLE reports (
     ocr_pages INTEGER, country TEXT, plan TEXT, commitments INTEGER, corrections INTEGER
 );
 CREATE TABLE commitments (
-    id INTEGER PRIMARY KEY, report TEXT NOT NULL REFERENCES reports(report), number INTEGER,
+    id INTEGER PRIMARY KEY, report TEXT NOT NULL REFERENCES reports(report), number TEXT,
     title TEXT, section TEXT, status TEXT, status_text TEXT, status_page INTEGER,
     irm_completion TEXT, irm_results TEXT, pages TEXT, urls TEXT, flags TEXT
 );

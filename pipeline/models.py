@@ -123,11 +123,25 @@ class Correction(BaseModel):
     applied: bool = Field(True, description="False: flagged for review, not applied")
 
 
-Status = Literal["completado", "avance_limitado", "no_iniciado", "inactivo"]
+Status = Literal["no_iniciado", "limitado", "sustancial", "completo", "inactivo", "retirado"]
+"""The OGP completion scale (IRM: Not started / Limited / Substantial / Complete), plus a commitment
+the report calls inactive and one withdrawn from the plan. A report's own words are mapped onto it by
+its legend (`pipeline/data/extract/status.jsonl`): "Completado" → completo, "avances limitados" →
+limitado, "Avance sustancial" → sustancial."""
+OpenGov = Literal["empeoro", "no_cambio", "marginal", "significativo", "excepcional"]
+"""The IRM's "¿Se avanzó en la apertura del Gobierno?" (Did it open government?) level."""
+ReportKind = Literal["action_plan", "self_assessment", "irm_progress", "irm_end_of_term", "government_progress"]
+AssessmentWhen = Literal["self_assessment", "mid_term", "end_of_term", "progress_report", "design"]
+AssessmentBy = Literal["government", "civil_society", "irm"]
 Sector = Literal[
     "gobierno", "organismo_autonomo", "sociedad_civil", "academia", "sector_privado", "internacional"
 ]
-Role = Literal["responsable", "corresponsable", "acompañante", "coadyuvante", "participante"]
+Role = Literal["responsable", "corresponsable", "apoyo", "contraparte", "acompañante", "coadyuvante",
+               "participante"]
+"""What a commitment's template field or sentence says of an actor: `responsable` ("Institución
+responsable", "¿Quién ejecuta?"), `corresponsable`, `apoyo` ("Institución(es) de apoyo", "Otros
+actores involucrados"), `contraparte` (a civil-society counterpart, "(Contraparte)"), `acompañante`,
+`coadyuvante`, and `participante` when only prose names it."""
 
 
 class Evidence(BaseModel):
@@ -146,20 +160,49 @@ class Actor(BaseModel):
     evidence: Optional[Evidence] = None
 
 
+class Assessment(BaseModel):
+    """One judgement of a commitment's completion as the report prints it."""
+
+    level: Optional[Status] = Field(None, description="on the OGP scale; None when only a % is printed")
+    when: Optional[AssessmentWhen] = None
+    by: Optional[AssessmentBy] = None
+    text: str = Field("", description="the words as printed")
+    progress_pct: Optional[float] = Field(None, description="a printed percentage of completion, 0-100")
+    evidence: Optional[Evidence] = None
+
+
+class Milestone(BaseModel):
+    """A milestone (hito / meta / actividad) of a commitment."""
+
+    number: Optional[str] = Field(None, description="as printed (\"1\", \"2.1\"), None when not numbered")
+    text: str
+    start: Optional[str] = Field(None, description="start date as printed")
+    end: Optional[str] = Field(None, description="end date as printed")
+    progress_pct: Optional[float] = Field(None, description="printed percentage of completion, 0-100")
+    evidence: Optional[Evidence] = None
+
+
 class IrmFinding(BaseModel):
     text: str = Field(description="the sentence(s) giving the IRM's judgement")
     completion: Optional[Literal["limitado", "sustancial", "completo"]] = None
-    results: Optional[Literal["ninguno", "marginal", "significativo", "excepcional"]] = None
+    results: Optional[OpenGov] = None
     evidence: Optional[Evidence] = None
 
 
 class Commitment(BaseModel):
-    number: int
+    number: str = Field(description="as printed (\"3\", \"1.1\", \"III\"); the document order when "
+                                    "none is printed (then `number_printed` is False)")
+    number_printed: bool = True
     title: str
     section: Optional[Literal["activos", "inactivos"]] = None
-    status: Optional[Status] = None
+    status: Optional[Status] = Field(None, description="the latest assessment's level")
     status_text: Optional[str] = None
     status_page: Optional[int] = None
+    assessments: list[Assessment] = Field(default_factory=list)
+    progress_pct: Optional[float] = Field(None, description="the latest printed % of completion, 0-100")
+    open_gov: Optional[OpenGov] = None
+    starred: Optional[bool] = None
+    milestones: list[Milestone] = Field(default_factory=list)
     urls: list[str] = Field(default_factory=list)
     actors: list[Actor] = Field(default_factory=list)
     irm: Optional[IrmFinding] = None
@@ -178,6 +221,10 @@ class CommitmentReport(BaseModel):
     """The extraction output for one report file (outputs/X/commitments.json)."""
 
     report: str
+    source_sha256: Optional[str] = Field(None, description="SHA-256 of the input file: pairs gold with output")
+    kind: Optional[ReportKind] = Field(None, description="the kind of report, recognised from the document")
     country: Optional[str] = Field(None, description="country whose action plan the report assesses, as printed")
     plan: Optional[str] = Field(None, description="the action plan assessed, as printed (e.g. its title and years)")
+    stated_count: Optional[int] = Field(None, description="how many commitments the report says it has")
     commitments: list[Commitment] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list, description="report-level doubts (count mismatches …)")

@@ -28,24 +28,24 @@ def outputs(tmp_path):
     out = tmp_path / "outputs"
     out.mkdir()
     fourth = CommitmentReport(report="mx-4", country="México", plan="Cuarto Plan de Acción 2019-2021", commitments=[
-        Commitment(number=1, title="Transparencia en el uso de la fuerza", status="avance_limitado", actors=[
+        Commitment(number="1", title="Transparencia en el uso de la fuerza", status="limitado", actors=[
             Actor(name="Secretaría de la Defensa Nacional", acronym="SEDENA", role="responsable"),
             Actor(name="Secretaría de Marina", acronym="SEMAR"),
         ]),
-        Commitment(number=2, title="Derechos digitales", status="completado", actors=[
+        Commitment(number="2", title="Derechos digitales", status="completo", actors=[
             # "Defensa" without "Nacional": must not answer a question about the Defensa Nacional
             Actor(name="Red en Defensa de los Derechos Digitales", acronym="R3D", sector="sociedad_civil"),
         ]),
-        Commitment(number=3, title="Controles de confianza", status="no_iniciado", actors=[
+        Commitment(number="3", title="Controles de confianza", status="no_iniciado", actors=[
             Actor(name="SECRETARIA DE LA DEFENSA NACIONAL", role="corresponsable"),  # no acronym given
         ]),
     ])
     fifth = CommitmentReport(report="mx-5", country="México", plan="Quinto Plan de Acción 2021-2024", commitments=[
-        Commitment(number=7, title="Registro de personas desaparecidas", status="completado", actors=[
+        Commitment(number="7", title="Registro de personas desaparecidas", status="completo", actors=[
             Actor(name="Secretaría de la Defensa Nacional (Sedena)"),  # the acronym only inside the name
             Actor(name="Fiscalía General de la República", acronym="FGR"),
         ]),
-        Commitment(number=8, title="Sin actores de defensa", status="inactivo", actors=[
+        Commitment(number="8", title="Sin actores de defensa", status="inactivo", actors=[
             Actor(name="Secretaría de Economía", acronym="SE"),
         ]),
     ])
@@ -71,20 +71,20 @@ def test_one_query_answers_which_commitments_an_actor_took_part_in(outputs):
     result = build_catalog(outputs)
     assert result["sqlite"] == outputs / "catalog.sqlite" and result["csv"] == outputs / "catalog.csv"
     expected = [
-        ("México", "Cuarto Plan de Acción 2019-2021", "mx-4", 1, "Transparencia en el uso de la fuerza",
-         "avance_limitado", "responsable"),
-        ("México", "Cuarto Plan de Acción 2019-2021", "mx-4", 3, "Controles de confianza", "no_iniciado",
+        ("México", "Cuarto Plan de Acción 2019-2021", "mx-4", "1", "Transparencia en el uso de la fuerza",
+         "limitado", "responsable"),
+        ("México", "Cuarto Plan de Acción 2019-2021", "mx-4", "3", "Controles de confianza", "no_iniciado",
          "corresponsable"),
-        ("México", "Quinto Plan de Acción 2021-2024", "mx-5", 7, "Registro de personas desaparecidas",
-         "completado", "participante"),
+        ("México", "Quinto Plan de Acción 2021-2024", "mx-5", "7", "Registro de personas desaparecidas",
+         "completo", "participante"),
     ]
     assert _ask(result["sqlite"], acronym="SEDENA", name="Defensa Nacional") == expected
     # by acronym alone: the given acronym, or the acronym written inside the name
-    assert [row[3] for row in _ask(result["sqlite"], acronym="Sedena", name="sedena")] == [1, 7]
+    assert [row[3] for row in _ask(result["sqlite"], acronym="Sedena", name="sedena")] == ["1", "7"]
     # by name alone, whatever the case and accents
-    assert [row[3] for row in _ask(result["sqlite"], name="SECRETARÍA DE LA DEFENSA NACIONAL")] == [1, 3, 7]
+    assert [row[3] for row in _ask(result["sqlite"], name="SECRETARÍA DE LA DEFENSA NACIONAL")] == ["1", "3", "7"]
     # a short acronym matches whole words only, not every name containing the letters "se"
-    assert [row[3] for row in _ask(result["sqlite"], acronym="SE", name="SE")] == [8]
+    assert [row[3] for row in _ask(result["sqlite"], acronym="SE", name="SE")] == ["8"]
 
 
 def test_tables_csv_and_counts(outputs):
@@ -103,7 +103,7 @@ def test_tables_csv_and_counts(outputs):
     assert [(r["report"], r["commitment"]) for r in rows] == [
         ("mx-4", "1"), ("mx-4", "2"), ("mx-4", "3"), ("mx-5", "7"), ("mx-5", "8")]
     assert rows[0]["actors"] == "Secretaría de la Defensa Nacional (SEDENA) [responsable]; Secretaría de Marina (SEMAR) [participante]"
-    assert rows[0]["plan"] == "Cuarto Plan de Acción 2019-2021" and rows[0]["status"] == "avance_limitado"
+    assert rows[0]["plan"] == "Cuarto Plan de Acción 2019-2021" and rows[0]["status"] == "limitado"
 
 
 def test_rebuild_replaces_the_catalog_and_leaves_no_temp_files(outputs):

@@ -235,7 +235,7 @@ def test_second_report_missing_status_and_damaged_title(second):
     no_status = [c for c in reports.EXPECTED.commitments if c.status is None]
     assert no_status and all(by_number[c.number].status is None for c in no_status)
     flagged = [c for c in second.commitments if any("summary table" in f and "damaged" in f for f in c.flags)]
-    assert [c.number for c in flagged] == [17]
+    assert [c.number for c in flagged] == ["17"]
 
 
 # ------------------------------------------------------------------------------- outputs and config

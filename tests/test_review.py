@@ -63,8 +63,8 @@ class Tree(HTMLParser):
         self.cur.parts.append(data)
 
 
-def by_number(report: CommitmentReport, number: int) -> Commitment:
-    return next(c for c in report.commitments if c.number == number)
+def by_number(report: CommitmentReport, number: int | str) -> Commitment:
+    return next(c for c in report.commitments if c.number == str(number))
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +79,10 @@ def case(gold):
     pred = gold.model_copy(deep=True)
     by_number(pred, 3).title = SCRIPT_TITLE
     dropped = by_number(pred, 2).actors.pop().name
-    by_number(pred, 6).status = "completado"
+    by_number(pred, 6).status = "completo"
     by_number(pred, 10).actors[0].name = IMG_ACTOR
-    pred.commitments = [c for c in pred.commitments if c.number != 13]
-    pred.commitments.append(Commitment(number=99, title="Compromiso inventado", actors=[Actor(name="Inventada A.C.")]))
+    pred.commitments = [c for c in pred.commitments if c.number != "13"]
+    pred.commitments.append(Commitment(number="99", title="Compromiso inventado", actors=[Actor(name="Inventada A.C.")]))
     start8 = by_number(pred, 8).evidence["title"]
     corrections = [
         Correction(page=start8.page, line=start8.line + 1, offset=0, original="Plataf0rma", replacement="Plataforma",
@@ -182,7 +182,7 @@ def test_score_summary_lists_misses_and_escapes_text(tmp_path, gold, case):
                           ("titles", "status", "urls", "actors", "irm")},
                           "commitments": {**report["commitments"], "missed": 1, "extra": 1}, "text": None}}
     md = score_markdown(result)
-    assert dropped in md and "status of 6: gold `avance_limitado`, predicted `completado`" in md
+    assert dropped in md and "status of 6: gold `limitado`, predicted `completo`" in md
     assert "**missed** commitment 13" in md and "**extra** commitment 99" in md
     assert "&lt;img src=x" in md and "<img" not in md
     assert "not scored: no prediction: outputs/other/commitments.json does not exist" in md

@@ -24,8 +24,8 @@ def gold() -> CommitmentReport:
     return CommitmentReport.model_validate(json.loads(GOLD.read_text(encoding="utf-8")))
 
 
-def by_number(report: CommitmentReport, number: int) -> Commitment:
-    return next(c for c in report.commitments if c.number == number)
+def by_number(report: CommitmentReport, number: int | str) -> Commitment:
+    return next(c for c in report.commitments if c.number == str(number))
 
 
 def test_gold_against_itself_is_perfect(gold):
@@ -53,16 +53,16 @@ def perturbed(gold):
     c3.actors[0] = Actor(name="SEP", sector=c3.actors[0].sector)  # acronym only: matched by acronym
     renamed = c4.actors[0].name
     c4.actors[0].name = "Secretaría de Marina"                   # another body: 1 missed + 1 extra
-    c6.status = "completado"                                     # gold: avance_limitado
-    c7.number = 70                                               # wrong number, same title
+    c6.status = "completo"                                     # gold: avance_limitado
+    c7.number = "70"                                              # wrong number, same title
     c8.urls = [u.replace("https://tablero.", "HTTPS://TABLERO.") + "/" for u in c8.urls]  # same URL
     c10.urls = [c10.urls[0] + "-x"]                              # wrong URL
     c10.actors[1].sector = "academia" if c10.actors[1].sector != "academia" else "gobierno"
     c10.actors[2].role = "coadyuvante" if c10.actors[2].role != "coadyuvante" else "participante"
     c10.irm.results = "marginal" if c10.irm.results != "marginal" else "excepcional"
-    pred.commitments = [c for c in pred.commitments if c.number != 13]  # missing commitment
+    pred.commitments = [c for c in pred.commitments if c.number != "13"]  # missing commitment
     pred.commitments.append(Commitment(                          # extra commitment, 2 actors
-        number=99, title="Compromiso inventado de datos abiertos",
+        number="99", title="Compromiso inventado de datos abiertos",
         actors=[Actor(name="Organización Inventada"), Actor(name="Otra Organización Inventada")]))
     return pred, dropped.name, renamed
 
@@ -72,37 +72,37 @@ def test_perturbed_copy_gives_exact_counts(gold, perturbed):
     r = score_report(gold, pred)
     c = r["commitments"]
     assert (c["gold"], c["pred"], c["found"]) == (13, 13, 12)
-    assert [m["number"] for m in c["missed"]] == [13]
-    assert [e["number"] for e in c["extra"]] == [99]
-    assert c["matched_by_title"] == [{"gold": 7, "pred": 70}]
+    assert [m["number"] for m in c["missed"]] == ["13"]
+    assert [e["number"] for e in c["extra"]] == ["99"]
+    assert c["matched_by_title"] == [{"gold": "7", "pred": "70"}]
 
     assert r["status"]["correct"] == 11 and r["status"]["total"] == 12
-    assert r["status"]["wrong"] == [{"number": 6, "gold": "avance_limitado", "pred": "completado"}]
-    assert r["status"]["confusion"]["avance_limitado"] == {"avance_limitado": 2, "completado": 1}
+    assert r["status"]["wrong"] == [{"number": "6", "gold": "limitado", "pred": "completo"}]
+    assert r["status"]["confusion"]["limitado"] == {"limitado": 2, "completo": 1}
 
     assert r["urls"]["correct"] == 11
     [wrong_url] = r["urls"]["wrong"]
-    assert wrong_url["number"] == 10 and len(wrong_url["missing"]) == 1 and wrong_url["extra"][0].endswith("-x")
+    assert wrong_url["number"] == "10" and len(wrong_url["missing"]) == 1 and wrong_url["extra"][0].endswith("-x")
 
     a = r["actors"]
-    gold_matched = sum(len(x.actors) for x in gold.commitments if x.number != 13)
+    gold_matched = sum(len(x.actors) for x in gold.commitments if x.number != "13")
     assert a["micro"]["gold"] == gold_matched
     assert a["micro"]["pred"] == gold_matched - 1
     assert a["micro"]["tp"] == gold_matched - 2
     assert a["micro_all"]["gold"] == 109 and a["micro_all"]["pred"] == gold_matched - 1 + 2
     per = {e["number"]: e for e in a["per_commitment"]}
-    assert [m["name"] for m in per[2]["missed"]] == [dropped] and per[2]["extra"] == []
-    assert per[3]["tp"] == per[3]["gold"] and {"by": "acronym", "gold": "Secretaría de Educación Pública",
-                                                 "pred": "SEP"} .items() <= per[3]["pairs"][0].items()
-    assert [m["name"] for m in per[4]["missed"]] == [renamed]
-    assert [e["name"] for e in per[4]["extra"]] == ["Secretaría de Marina"]
-    assert [(w["number"], w["gold_actor"]) for w in a["sector"]["wrong"]] == [(10, by_number(gold, 10).actors[1].name)]
+    assert [m["name"] for m in per["2"]["missed"]] == [dropped] and per["2"]["extra"] == []
+    assert per["3"]["tp"] == per["3"]["gold"] and {"by": "acronym", "gold": "Secretaría de Educación Pública",
+                                                 "pred": "SEP"} .items() <= per["3"]["pairs"][0].items()
+    assert [m["name"] for m in per["4"]["missed"]] == [renamed]
+    assert [e["name"] for e in per["4"]["extra"]] == ["Secretaría de Marina"]
+    assert [(w["number"], w["gold_actor"]) for w in a["sector"]["wrong"]] == [("10", by_number(gold, 10).actors[1].name)]
     gold_role = by_number(gold, 10).actors[2].role
-    assert [(w["number"], w["gold"]) for w in a["role"]["wrong"]] == [(10, gold_role)]
+    assert [(w["number"], w["gold"]) for w in a["role"]["wrong"]] == [("10", gold_role)]
     assert a["role"]["wrong"][0]["pred"] != gold_role
     assert a["sector"]["total"] == gold_matched - 2
 
-    assert [w["number"] for w in r["irm"]["results"]["wrong"]] == [10]
+    assert [w["number"] for w in r["irm"]["results"]["wrong"]] == ["10"]
     assert r["irm"]["completion"]["accuracy"] == 1.0
     assert r["titles"]["at_or_above"] == 12
 
@@ -173,7 +173,7 @@ def test_numbering_that_is_off_by_one_pairs_by_title(gold):
     """Every commitment extracted right but numbered one higher: pairs by title, not number."""
     shifted = gold.model_copy(deep=True)
     for c in shifted.commitments:
-        c.number += 1
+        c.number = str(int(c.number) + 1)
     result = score_report(gold, shifted)
     assert result["commitments"]["found"] == len(gold.commitments)
     assert result["status"]["correct"] == len(gold.commitments)

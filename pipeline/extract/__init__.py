@@ -97,7 +97,7 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         for a in sec.actors
     ]
     return Commitment(
-        number=sec.number,
+        number=str(sec.number),
         title=sec.title,
         section=sec.part,
         status=sec.status,
