@@ -26,7 +26,7 @@ from typing import Iterable
 import spacy
 from spacy.language import Language
 
-from pipeline.extract import components, links, orgs  # noqa: F401  (registers the factories)
+from pipeline.extract import components, fields, links, orgs  # noqa: F401  (registers the factories)
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import KEY, Block, Extraction, Section
 from pipeline.extract.text import BULLET, MARKER, build_text
@@ -97,7 +97,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         for a in sec.actors
     ]
     return Commitment(
-        number=str(sec.number),
+        number=sec.number,
+        number_printed=sec.number_printed,
         title=sec.title,
         section=sec.part,
         status=sec.status,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 import numpy
@@ -15,6 +16,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
+from pipeline.extract import headings
 from pipeline.extract.gazetteer import data_path
 from pipeline.extract.state import Block, Section, state
 from pipeline.extract.text import BULLET, MARKER, clean_line, fold
@@ -23,6 +25,7 @@ _SENT_END = re.compile(r"[.:;?!]$")
 _JUNK_LEAD = re.compile(r"^[é¿¡&]+(?=[A-ZÁÉÍÓÚÑ])")
 _GLUED_REF = re.compile(r"^([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü]{3,})\d{1,2}$")  # `HearColors13`: a footnote mark
 _NAME_CHARS = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü'’]*[#]?$|^[A-ZÁÉÍÓÚÑ0-9]{2,}$")
+_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}|[IVXL]{1,6})[:.]?$")
 BLOCK_LABELS = ("SELF_ASSESSMENT", "RESULTS", "REASONS", "PROGRESS", "NEXT_STEPS")
 
 
@@ -119,6 +122,9 @@ class Sectioner(PatternReader):
             ex.headings.setdefault(line, []).append((label, start, end))
         heads = {line: self._line_heading(doc, ex, line, found) for line, found in ex.headings.items()}
         heads = {line: h for line, h in heads.items() if h}
+        sizes = [headings.size(ln) for ln in lm.lines if ln.text.strip()]
+        sizes = [x for x in sizes if x]
+        ex.body_size = statistics.median(sizes) if sizes else None
 
         part: str | None = None
         part_line: int | None = None
@@ -134,14 +140,24 @@ class Sectioner(PatternReader):
                 boundaries.append(line)
                 if "TABLE" in labels and ex.table_first is None:
                     ex.table_first = line
-            elif label == "COMMITMENT":
-                number = int(re.sub(r"\D", "", doc[start + 1].text))
-                title_lines, title_end = self._title(doc, ex, line, end, heads)
-                title = doc[end:title_end].text.strip().rstrip(".").strip() if title_end > end else ""
-                sections.append(Section(number=number, heading_line=line, title=title, title_lines=title_lines,
-                                        title_end=title_end, start=start, end=len(doc), first_line=line,
-                                        last_line=len(lm.lines) - 1, part=part, part_line=part_line))
+            elif label in ("COMMITMENT", "COMMITMENT_OPEN"):
+                number = next(t.text.rstrip(":.") for t in doc[start + 1:end] if _NUMBER.match(t.text))
+                if headings.is_toc_entry(lm.lines[line].text):
+                    ex.summary.append(headings.SummaryEntry(number, line, line, lm.lines[line].text.strip()))
+                    continue
+                title_start = end - 1 if label == "COMMITMENT_OPEN" else end
+                sections.append(self._section(doc, ex, number, line, title_start, heads, part, part_line))
                 boundaries.append(line)
+        ex.layout = "numbered"
+        if not sections:
+            sections = self._anchored(doc, ex, heads)
+            ex.layout = "template"
+        if not sections:
+            sections = self._listed(doc, ex, heads)
+            ex.layout = "list"
+        if not sections:
+            ex.layout = None
+        boundaries = sorted(set(boundaries) | {sec.heading_line for sec in sections})
         if ex.table_first is not None:
             later = [b for b in boundaries if b > ex.table_first]
             ex.table_last = (min(later) - 1) if later else len(lm.lines) - 1
@@ -152,10 +168,84 @@ class Sectioner(PatternReader):
                 sec.end = self._first_token_at_or_after(ex, min(nxt), len(doc))
             while sec.last_line > sec.first_line and lm.is_blank(sec.last_line):
                 sec.last_line -= 1
+        sections = self._resolve_repeats(ex, sections)
+        for sec in sections:
             self._blocks(ex, sec, heads)
         ex.sections = sections
         self._sentences(doc, ex, heads)
         return doc
+
+    def _section(self, doc: Doc, ex, number: str, line: int, title_start: int, heads, part, part_line,
+                 printed: bool = True) -> Section:
+        lm = ex.lm
+        title_lines, title_end = self._title(doc, ex, line, title_start, heads)
+        title = doc[title_start:title_end].text.strip().rstrip(".").strip() if title_end > title_start else ""
+        start = ex.line_first_tok[line]
+        return Section(number=number, heading_line=line, title=title, title_lines=title_lines,
+                       title_end=title_end, start=start, end=len(doc), first_line=line,
+                       last_line=len(lm.lines) - 1, part=part, part_line=part_line, number_printed=printed)
+
+    @staticmethod
+    def _resolve_repeats(ex, sections: list[Section]) -> list[Section]:
+        """One section per printed number: the occurrence with the most lines under it. The
+        others (a summary list, a table of contents) are kept as the section's summary entries."""
+        lm = ex.lm
+        body = {id(s): sum(1 for i in range(s.first_line, s.last_line + 1) if not lm.is_blank(i)) for s in sections}
+        best: dict[str, Section] = {}
+        for sec in sections:
+            if sec.number not in best or body[id(sec)] > body[id(best[sec.number])]:
+                best[sec.number] = sec
+        kept = [s for s in sections if best[s.number] is s]
+        for sec in sections:
+            if best[sec.number] is not sec:
+                text = " ".join(lm.lines[i].text.strip() for i in range(sec.first_line, sec.last_line + 1))
+                best[sec.number].summary.append(headings.SummaryEntry(sec.number, sec.first_line, sec.last_line, text))
+        for entry in ex.summary:
+            if entry.number in best:
+                best[entry.number].summary.append(entry)
+        return kept
+
+    def _anchored(self, doc: Doc, ex, heads) -> list[Section]:
+        """Commitments without a number: each occurrence of the template field that recurs
+        most, with the title printed right above it."""
+        lm = ex.lm
+        stops = {i for h in ex.fields for i in h.lines} | set(heads)
+        groups: dict[str, list] = {}
+        for h in ex.fields:
+            if h.spec.anchor:
+                groups.setdefault(f"{h.spec.field}|{doc[h.start:h.end].text.lower()}", []).append(h)
+        best: list[tuple[int, list[int]]] = []
+        for hits in groups.values():
+            titled = []
+            for k, h in enumerate(hits):
+                floor = hits[k - 1].lines[-1] + 1 if k else 0
+                title = headings.title_above(lm.lines, h.lines[0], floor, stops)
+                title = [i for i in title if i in ex.line_first_tok]
+                if title:
+                    titled.append((h.lines[0], title))
+            if len(titled) >= 2 and len(titled) > len(best):
+                best = titled
+        sections = []
+        for k, (anchor, title_lines) in enumerate(best):
+            first = title_lines[0]
+            sec = Section(number=str(k + 1), heading_line=first,
+                          title=" ".join(" ".join(lm.lines[i].text.split()) for i in title_lines).strip().rstrip("."),
+                          title_lines=title_lines, title_end=ex.line_end_tok[title_lines[-1]],
+                          start=ex.line_first_tok[first], end=len(doc), first_line=first,
+                          last_line=len(lm.lines) - 1, number_printed=False)
+            sec.flags.append("no number printed: numbered in document order")
+            sections.append(sec)
+        return sections
+
+    def _listed(self, doc: Doc, ex, heads) -> list[Section]:
+        """Commitments listed as "I) …", "II) …": the longest run numbered in sequence."""
+        sections = []
+        items = [(i, num, title) for i, num, title in headings.roman_items(ex.lm.lines) if i in ex.line_first_tok]
+        for line, numeral, _ in items:
+            first = ex.line_first_tok[line]
+            close = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")")
+            sections.append(self._section(doc, ex, numeral, line, close + 1, heads, None, None))
+        return sections
 
     @staticmethod
     def _first_token_at_or_after(ex, line: int, default: int) -> int:
@@ -168,9 +258,10 @@ class Sectioner(PatternReader):
         found anywhere in a short heading line, that label)."""
         first = ex.line_first_tok.get(line)
         line_len = ex.line_end_tok.get(line, 0) - (first or 0)
-        for label, start, end in sorted(found, key=lambda m: m[1]):
+        for label, start, end in sorted(found, key=lambda m: (m[1], -(m[2] - m[1]))):
             opens = doc[start]._.ogp_bol
-            if label in ("COMMITMENT", "PART", "SELF_ASSESSMENT", "REASONS", "PROGRESS", "NEXT_STEPS") and opens:
+            if label in ("COMMITMENT", "COMMITMENT_OPEN", "PART", "SELF_ASSESSMENT", "REASONS", "PROGRESS",
+                         "NEXT_STEPS") and opens:
                 return label, start, end
             if label in ("ACTIVE", "INACTIVE") and opens and line_len <= 5:
                 return label, start, end
@@ -181,15 +272,23 @@ class Sectioner(PatternReader):
     @staticmethod
     def _title(doc: Doc, ex, line: int, end: int, heads) -> tuple[list[int], int]:
         """Lines and end token of a commitment's title: the heading line and the lines that follow
-        it without a gap, up to four, stopping after a line that ends a sentence."""
+        it without a gap, up to four, stopping after a line that ends a sentence. Where the page
+        gives type sizes, a title's lines share the heading's size, and a title set larger than
+        the body may run to six lines."""
         lm = ex.lm
         lines = [line]
         title_end = ex.line_end_tok[line]
         k = lm.kept.index(line)
         text = doc[end:title_end].text
-        while k + 1 < len(lm.kept) and len(lines) < 4 and not text.rstrip().endswith("."):
+        head = lm.lines[line]
+        limit = 6 if ex.body_size and (headings.size(head) or 0) > 1.3 * ex.body_size else 4
+        set_apart = limit == 6  # a gap between lines of large type is not a paragraph break
+        while k + 1 < len(lm.kept) and len(lines) < limit and not text.rstrip().endswith("."):
             nxt = lm.kept[k + 1]
-            if nxt in lm.gap_before or nxt in heads or nxt - lines[-1] > 3 or BULLET.match(lm.lines[nxt].text):
+            if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt - lines[-1] > 3 \
+                    or BULLET.match(lm.lines[nxt].text):
+                break
+            if not headings.same_size(head, lm.lines[nxt]) or not headings.close_below(lm.lines[lines[-1]], lm.lines[nxt]):
                 break
             lines.append(nxt)
             title_end = ex.line_end_tok[nxt]

@@ -60,7 +60,7 @@ class ActorFound:
 class Section:
     """One commitment: its heading, its lines and what was read in them."""
 
-    number: int
+    number: str  # as printed; the document order when `number_printed` is False
     heading_line: int
     title: str
     title_lines: list[int]
@@ -87,6 +87,13 @@ class Section:
     title_from_table: bool = False
     title_evidence_line: Optional[int] = None
     flags: list[str] = field(default_factory=list)
+    number_printed: bool = True
+    field_actors: bool = False  # the actors come from the template's fields
+    summary: list = field(default_factory=list)  # SummaryEntry: where the report names it again
+    progress_pct: Optional[float] = None
+    progress_text: Optional[str] = None
+    progress_line: Optional[int] = None
+    milestones: list = field(default_factory=list)  # MilestoneFound
 
     def narrative_end(self) -> int:
         """Token where the narrative stops and the self-assessment blocks begin."""
@@ -120,6 +127,11 @@ class Extraction:
     acronyms: dict[str, str] = field(default_factory=dict)  # org key → acronym as printed
     country: Optional[str] = None
     plan: Optional[str] = None
+    fields: list = field(default_factory=list)  # fields.FieldHit, in Doc order
+    summary: list = field(default_factory=list)  # headings.SummaryEntry not tied to a section
+    body_size: Optional[float] = None  # median type size (or line height) of the body
+    layout: Optional[str] = None  # how commitments were found: numbered | template | list
+    flags: list[str] = field(default_factory=list)
 
 
 def state(doc: Doc) -> Extraction:

@@ -1,0 +1,315 @@
+"""Template fields: the labels of the OGP templates ("Institución responsable", "¿Quién ejecuta?",
+"Otros actores involucrados", "Contraparte" …; `pipeline/data/extract/fields.jsonl`) and their
+values, wherever they sit on the page.
+
+A label is matched on the Doc (so a label set over several lines of a narrow cell matches as one)
+and must open a line. Its value is read
+- **beside it** when the page gives boxes and lines sit to the right of the label: every block of
+  lines (lines close together, one column) right of some label goes to the label it overlaps most
+  vertically, among all labels of the page, so a contact person's block goes to the contact field
+  and not to the actors' field above it;
+- **after it** otherwise: the rest of the label's line and the lines that follow, up to the next
+  field, heading or blank line.
+
+The `ogp_field_labels` component (before `ogp_sections`, which uses anchor fields to find
+commitments that carry no number) writes the labels to `doc.spans["ogp_fields"]`; the
+`ogp_fields` component (after `ogp_actors`) turns actor fields into the section's actors, each
+with the role its field gives (a "(Contraparte)" mark makes a counterpart) and the sector its
+sub-label, the organisation finder, or the field gives.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+from pipeline.extract.gazetteer import data_path
+from pipeline.extract.state import ActorFound, Mention, Section, state
+from pipeline.extract.text import MARKER, fold
+from pipeline.models import Line
+
+SPAN_KEY = "ogp_fields"
+VALUE_KEY = "ogp_field_values"
+ACTOR_FIELDS = ("RESPONSIBLE", "SUPPORT", "COUNTERPART", "ACTORS_GOV", "ACTORS_OTHER")
+_ITEM_BULLET = re.compile(r"^\s*[•·▪◦*\-–—]\s*")
+_COUNTERPART = re.compile(r"\(\s*contrapartes?\s*\)", re.I)
+_ACRONYM_TAIL = re.compile(r"\(\s*([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑ0-9&.\-]{1,14})\s*\)\s*$")
+_NOT_ACTOR = re.compile(r"@|https?:|www\.|^\+?[\d\s().\-]{6,}$|\bext\b", re.I)
+_CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
+MAX_LINEAR_LINES = 8
+BLOCK_GAP = 0.6
+"""Lines of one value block are at most 0.6 line heights apart."""
+
+
+@dataclass
+class FieldSpec:
+    field: str
+    role: Optional[str] = None
+    sector: Optional[str] = None
+    anchor: bool = False
+
+
+@dataclass
+class FieldHit:
+    spec: FieldSpec
+    start: int  # first token
+    end: int  # token after the label
+    lines: list[int] = field(default_factory=list)  # LineMap.lines indices of the label
+    inline: bool = False  # the value goes on after the label on its last line
+
+
+def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec]]:
+    matcher = Matcher(nlp.vocab, validate=True)
+    specs: list[FieldSpec] = []
+    for n, raw in enumerate(data_path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip():
+            continue
+        item = json.loads(raw)
+        if "_comment" in item:
+            continue
+        if "field" not in item or not item.get("words"):
+            raise ValueError(f"{path}: line {n} needs 'field' and 'words'")
+        pattern: list[dict] = [{"ORTH": "¿", "OP": "?"}]
+        for k, word in enumerate(item["words"]):
+            if k:
+                pattern.append({"IS_PUNCT": True, "OP": "*"})
+            pattern.append({"NORM": {"REGEX": f"^(?:{word})$"}})
+        matcher.add(str(len(specs)), [pattern])
+        specs.append(FieldSpec(item["field"], item.get("role"), item.get("sector"), bool(item.get("anchor"))))
+    return matcher, specs
+
+
+@Language.factory("ogp_field_labels", assigns=["doc.spans"], requires=["token.norm"],
+                  default_config={"fields": "fields.jsonl"})
+def make_field_labels(nlp: Language, name: str, fields: str):
+    return FieldLabels(nlp, fields)
+
+
+class FieldLabels:
+    """Template field labels that open a line, longest first; written to `doc.spans["ogp_fields"]`
+    (label: the field) and kept on the extraction state for the components after it."""
+
+    def __init__(self, nlp: Language, fields: str):
+        self.matcher, self.specs = load_fields(nlp, fields)
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        hits: list[FieldHit] = []
+        taken: set[int] = set()
+        matches = sorted(self.matcher(doc), key=lambda m: (-(m[2] - m[1]), m[1]))
+        for match_id, start, end in matches:
+            if doc[start].text == "¿":
+                start_word = start + 1
+            else:
+                start_word = start
+            if not doc[start_word]._.ogp_bol or not doc[start_word].text[:1].isupper() \
+                    or any(i in taken for i in range(start, end)):
+                continue  # a label opens its line (or cell) with a capital; prose runs on in lower case
+            if start and doc[start - 1].text == "(" and ex.tok_line[start - 1] == ex.tok_line[start]:
+                continue  # "(Contraparte)": a mark on a name, not a label
+            last_line = ex.tok_line[end - 1]
+            after = doc[end] if end < len(doc) else None
+            ends_line = after is None or ex.tok_line[after.i] != last_line
+            if not ends_line and after.text not in (":", "?", "):", ")", "-", "–"):
+                continue  # a label ends its line or is followed by its punctuation
+            spec = self.specs[int(doc.vocab.strings[match_id])]
+            taken.update(range(start, end))
+            lines = sorted({ex.tok_line[i] for i in range(start, end)})
+            if after is not None and after.text in (":", "?", "):") and ex.tok_line[after.i] == last_line:
+                end += 1
+            inline = end < len(doc) and ex.tok_line[end] == last_line
+            hits.append(FieldHit(spec, start, end, lines, inline))
+        hits.sort(key=lambda h: h.start)
+        ex.fields = hits
+        doc.spans[SPAN_KEY] = [Span(doc, h.start, h.end, label=h.spec.field) for h in hits]
+        return doc
+
+
+@Language.factory("ogp_fields", assigns=["doc.spans"], requires=["doc.spans"])
+def make_fields(nlp: Language, name: str):
+    return FieldActors()
+
+
+class FieldActors:
+    """The actors named in each section's template fields, with the field's role. Where a section
+    has them, they replace the actors read from its prose: the template says who does what."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        values: list[Span] = []
+        beside = _values_beside(ex.lm.lines, ex.fields)
+        for sec in ex.sections:
+            hits = [h for h in ex.fields if sec.start <= h.start < sec.end]
+            found: list[ActorFound] = []
+            for h in hits:
+                if h.spec.field not in ACTOR_FIELDS:
+                    continue
+                blocks = beside.get(id(h)) or [_value_after(ex, doc, h)]
+                for block in blocks:
+                    for item_lines, text in _items(ex.lm.lines, block):
+                        actor = _actor(ex, doc, h.spec, item_lines, text, hits)
+                        if actor and not any(a.key == actor.key for a in found):
+                            found.append(actor)
+                            span = _span_of_lines(ex, doc, item_lines)
+                            if span is not None:
+                                values.append(Span(doc, span[0], span[1], label=actor.role))
+            if found:
+                sec.actors = found
+                sec.field_actors = True
+        doc.spans[VALUE_KEY] = values
+        return doc
+
+
+def _span_of_lines(ex, doc: Doc, lines: list[int]) -> Optional[tuple[int, int]]:
+    toks = [ex.line_first_tok[i] for i in lines if i in ex.line_first_tok]
+    ends = [ex.line_end_tok[i] for i in lines if i in ex.line_end_tok]
+    return (min(toks), max(ends)) if toks and ends else None
+
+
+def _values_beside(lines: list[Line], hits: list[FieldHit]) -> dict[int, list[list[int]]]:
+    """Field (by id) → its value blocks, for fields whose value sits to the right of the label."""
+    out: dict[int, list[list[int]]] = {}
+    label_lines = {i for h in hits for i in h.lines}
+    by_page: dict[int, list[FieldHit]] = {}
+    for h in hits:
+        if all(lines[i].bbox is not None for i in h.lines) and not h.inline:
+            by_page.setdefault(lines[h.lines[0]].page, []).append(h)
+    for page, page_hits in by_page.items():
+        boxes = {id(h): _union([lines[i] for i in h.lines]) for h in page_hits}
+        left_edge = min(b[2] for b in boxes.values())  # the narrowest label's right edge
+        candidates = [i for i, ln in enumerate(lines)
+                      if ln.page == page and ln.bbox is not None and i not in label_lines and ln.text.strip()
+                      and ln.bbox.x0 >= left_edge - 2]
+        for block in _blocks(lines, candidates):
+            top = min(lines[i].bbox.top for i in block)
+            bottom = max(lines[i].bbox.bottom for i in block)
+            x0 = min(lines[i].bbox.x0 for i in block)
+            best, best_overlap = None, 0.0
+            for h in page_hits:
+                bx0, btop, bx1, bbottom = boxes[id(h)]
+                if bx1 > x0 + 2:
+                    continue  # the block does not sit right of this label
+                overlap = min(bottom, bbottom) - max(top, btop)
+                if overlap > best_overlap or (overlap == best_overlap and best is not None and bx1 > boxes[id(best)][2]):
+                    best, best_overlap = h, overlap
+            if best is not None and best_overlap > 0:
+                out.setdefault(id(best), []).append(block)
+    return out
+
+
+def _union(lns: list[Line]) -> tuple[float, float, float, float]:
+    return (min(ln.bbox.x0 for ln in lns), min(ln.bbox.top for ln in lns),
+            max(ln.bbox.x1 for ln in lns), max(ln.bbox.bottom for ln in lns))
+
+
+def _blocks(lines: list[Line], indices: list[int]) -> list[list[int]]:
+    """Runs of lines in reading order that sit close together in one column."""
+    blocks: list[list[int]] = []
+    for i in indices:
+        ln = lines[i]
+        if blocks:
+            prev = lines[blocks[-1][-1]]
+            h = max(prev.bbox.bottom - prev.bbox.top, 1.0)
+            gap = ln.bbox.top - prev.bbox.bottom
+            if blocks[-1][-1] < i and -0.5 * h <= gap <= BLOCK_GAP * h and abs(ln.bbox.x0 - prev.bbox.x0) < 40:
+                blocks[-1].append(i)
+                continue
+        blocks.append([i])
+    return blocks
+
+
+def _value_after(ex, doc: Doc, h: FieldHit) -> list[int]:
+    """The value that follows a label: the rest of its line, then lines up to the next field,
+    heading, blank line or gap."""
+    lm = ex.lm
+    last = h.lines[-1]
+    out: list[int] = []
+    if h.end < len(doc) and ex.tok_line[h.end] == last:
+        out.append(last)
+    stops = {i for other in ex.fields for i in other.lines} | set(ex.headings)
+    k = lm.kept.index(last) + 1 if last in lm.kept else len(lm.kept)
+    while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
+        i = lm.kept[k]
+        if i in stops or (i in lm.gap_before and out):
+            break
+        out.append(i)
+        k += 1
+    return out
+
+
+def _items(lines: list[Line], block: list[int]) -> list[tuple[list[int], str]]:
+    """The organisations a value lists: one per bullet, per line that starts a new name, or per
+    ';'-separated part."""
+    items: list[tuple[list[int], list[str]]] = []
+    bulleted = any(_ITEM_BULLET.match(lines[i].text) for i in block)
+    for i in block:
+        text = MARKER.sub("", lines[i].text).strip()
+        if not text:
+            continue
+        bullet = _ITEM_BULLET.match(text)
+        body = text[bullet.end():] if bullet else text
+        prev = " ".join(items[-1][1]) if items else ""
+        continues = items and not bullet and (bulleted or _CONNECTOR_END.search(prev) or body[:1].islower()
+                                              or body[:1] == "(" or prev.count("(") > prev.count(")"))
+        if continues:
+            items[-1][0].append(i)
+            items[-1][1].append(body)
+        else:
+            items.append(([i], [body]))
+    out = []
+    for idx, parts in items:
+        for piece in re.split(r"\s*;\s*", " ".join(parts)):
+            piece = " ".join(piece.split()).strip(" .,:")
+            if piece:
+                out.append((idx, piece))
+    return out
+
+
+def _actor(ex, doc: Doc, spec: FieldSpec, item_lines: list[int], text: str, hits: list[FieldHit]) -> Optional[ActorFound]:
+    if _NOT_ACTOR.search(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return None
+    role = spec.role or _parent_role(spec, item_lines[0], hits, ex) or "apoyo"
+    if _COUNTERPART.search(text):
+        role = "contraparte"
+        text = _COUNTERPART.sub("", text).strip(" ,.")
+    acronym = None
+    m = _ACRONYM_TAIL.search(text)
+    if m and sum(ch.isupper() for ch in m.group(1)) >= 2:
+        acronym = m.group(1)
+        text = text[:m.start()].strip(" ,.")
+    if not text:
+        text, acronym = acronym or "", acronym
+    mention = _mention_in(ex, item_lines)
+    sector = spec.sector or (mention.sector if mention else None)
+    if sector is None and spec.field == "RESPONSIBLE":
+        sector = "gobierno"  # an OGP plan's responsible institution is a public body unless named otherwise
+    key = fold(acronym or text) if acronym and len(text) < 3 else fold(text)
+    found = ActorFound(mention=mention or Mention(start=0, end=0, name=text, key=key, sector=sector, source="field"),
+                       name=text, key=key, sector=sector, role=role, explicit_role=True, line=item_lines[0])
+    if acronym:
+        ex.acronyms[key] = acronym
+    return found
+
+
+def _parent_role(spec: FieldSpec, line: int, hits: list[FieldHit], ex) -> Optional[str]:
+    """A sub-label ("Actores de gobierno") takes the role of the nearest field that gives one."""
+    if spec.field not in ("ACTORS_GOV", "ACTORS_OTHER"):
+        return None
+    parents = [h for h in hits if h.spec.role]
+    if not parents:
+        return None
+    return min(parents, key=lambda h: abs(h.lines[0] - line)).spec.role
+
+
+def _mention_in(ex, item_lines: list[int]) -> Optional[Mention]:
+    """The organisation the finder saw on the item's lines (for its sector)."""
+    lines = set(item_lines)
+    for m in ex.mentions:
+        if ex.tok_line[m.start] in lines and m.kind == "actor":
+            return m
+    return None

@@ -1,0 +1,146 @@
+"""Where commitments begin, in any of the report family's layouts: pure functions over the report's
+lines, used by the `ogp_sections` component.
+
+Three layouts, tried in this order (the first that finds commitments wins):
+
+1. **Numbered headings** ("Compromiso 3:", "COMPROMISO NRO. 3:", "Compromiso 1.1 …"; patterns in
+   `sections.jsonl`). A number printed more than once (a table of contents, the summary list of a
+   progress report, the heading itself) is one commitment: its section is the occurrence with the
+   most body under it; the others are `SummaryEntry`s, kept to cross-check titles and to read a
+   percentage printed beside them.
+2. **Template anchors**: an action plan whose commitments carry a title but no number repeats its
+   template's first field ("Fecha de inicio y término del compromiso", "¿Quién ejecuta?",
+   "Institución responsable" …; `fields.jsonl`). The field that recurs most marks each commitment;
+   its title is the run of heading-like lines right above it.
+3. **Roman-numbered items** "I) …", "II) …" in sequence (a subnational plan's list of commitments).
+
+Geometry decides titles where the page gives it: a title's lines share one type size (the text
+layer's `font_size`, else the line box's height) and sit close together; on a text dump, a blank
+line or a sentence end stops a title.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from pipeline.models import Line
+
+TOC_LEADER = re.compile(r"(?:[.…·_]\s*){3,}\s*\d{1,3}\s*$")
+"""A table-of-contents entry: dotted leader then a page number."""
+ROMAN_ITEM = re.compile(r"^\s*([IVXL]{1,6})\)\s+(\S.*)$")
+_SENTENCE_END = re.compile(r"[.;:!?]$")
+_BULLET = re.compile(r"^\s*[•·▪◦*\-–—]")
+SIZE_TOLERANCE = 0.12
+"""Two lines are set in one type size when their font sizes differ by at most 12%…"""
+HEIGHT_TOLERANCE = 0.25
+"""…or, without font sizes, their box heights by at most 25% (ascenders and descenders vary)."""
+LINE_GAP = 0.8
+"""Lines of one title are at most 0.8 line heights apart (vertically)."""
+MAX_TITLE_LINES = 6
+
+
+@dataclass
+class SummaryEntry:
+    """A commitment named again elsewhere (table of contents, summary list): its number, the line
+    range and the text of the entry."""
+
+    number: str
+    first_line: int
+    last_line: int
+    text: str
+
+
+def roman_value(text: str) -> Optional[int]:
+    values = {"I": 1, "V": 5, "X": 10, "L": 50}
+    if not text or any(ch not in values for ch in text):
+        return None
+    total = 0
+    for i, ch in enumerate(text):
+        v = values[ch]
+        total += -v if i + 1 < len(text) and values[text[i + 1]] > v else v
+    return total
+
+
+def size(line: Line) -> Optional[float]:
+    """The line's type size: the text layer's font size, else its box height."""
+    fs = getattr(line, "font_size", None)
+    if fs:
+        return float(fs)
+    if line.bbox is not None:
+        return line.bbox.bottom - line.bbox.top
+    return None
+
+
+def same_size(a: Line, b: Line) -> bool:
+    fa, fb = getattr(a, "font_size", None), getattr(b, "font_size", None)
+    if fa and fb:
+        return abs(fa - fb) <= SIZE_TOLERANCE * max(fa, fb)
+    sa, sb = size(a), size(b)
+    if sa is None or sb is None:
+        return True
+    return abs(sa - sb) <= HEIGHT_TOLERANCE * max(sa, sb)
+
+
+def close_below(upper: Line, lower: Line) -> bool:
+    """`lower` continues `upper`: same page and, where boxes exist, within `LINE_GAP` lines."""
+    if upper.bbox is None or lower.bbox is None:
+        return True
+    if upper.page != lower.page:
+        return False
+    h = max(upper.bbox.bottom - upper.bbox.top, 1.0)
+    return -0.5 * h <= lower.bbox.top - upper.bbox.bottom <= LINE_GAP * h
+
+
+def is_toc_entry(text: str) -> bool:
+    return bool(TOC_LEADER.search(text))
+
+
+def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int]) -> list[int]:
+    """Indices of the title lines right above line `anchor`: heading-like lines (no sentence end,
+    no bullet, not in `stops`) of one type size, close together, not above `floor`. Where the
+    page gives type sizes, the title is set larger than the anchor field."""
+    out: list[int] = []
+    i = anchor - 1
+    while i >= floor and len(out) < MAX_TITLE_LINES:
+        ln = lines[i]
+        text = ln.text.strip()
+        if not text:
+            if out and lines[out[0]].bbox is None:
+                break  # a blank line ends a title in a text dump
+            i -= 1
+            continue
+        if i in stops or _BULLET.match(text) or (_SENTENCE_END.search(text) and not out and text.endswith((".", ";"))):
+            break
+        if out:
+            first = lines[out[0]]
+            if not same_size(ln, first) or not close_below(ln, first) or _SENTENCE_END.search(text):
+                break
+        elif ln.page != lines[anchor].page and lines[anchor].bbox is not None:
+            break
+        out.insert(0, i)
+        i -= 1
+    if out:
+        top, field = size(lines[out[0]]), size(lines[anchor])
+        if top is not None and field is not None and lines[anchor].bbox is not None and top < field * (1 + SIZE_TOLERANCE):
+            return []  # not set apart from the field: body text, not a title
+    return out
+
+
+def roman_items(lines: Sequence[Line]) -> list[tuple[int, str, str]]:
+    """(line index, numeral, title) of the longest run of "I) …", "II) …" items numbered in
+    sequence from I; empty when there is no run of at least two."""
+    runs: list[list[tuple[int, str, str]]] = []
+    for i, ln in enumerate(lines):
+        m = ROMAN_ITEM.match(ln.text)
+        if not m:
+            continue
+        value = roman_value(m.group(1))
+        if value == 1:
+            runs.append([(i, m.group(1), m.group(2).strip())])
+        elif value and runs and roman_value(runs[-1][-1][1]) == value - 1:
+            runs[-1].append((i, m.group(1), m.group(2).strip()))
+    runs = [r for r in runs if len(r) >= 2]
+    if not runs:
+        return []
+    return max(runs, key=lambda r: (len(r), r[0][0]))
