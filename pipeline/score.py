@@ -61,7 +61,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
 
-from pipeline.models import Actor, Commitment, CommitmentReport
+from pipeline.models import Actor, Commitment, CommitmentReport, Milestone
 from pipeline.repair.metrics import PageScore, score_page
 
 TITLE_MATCH_THRESHOLD = 80.0
@@ -316,6 +316,7 @@ def score_report(gold: CommitmentReport, pred: CommitmentReport) -> dict:
 
     return {
         "report": gold.report,
+        "kind": {"gold": gold.kind, "pred": pred.kind},
         "commitments": {
             "gold": len(gold.commitments),
             "pred": len(pred.commitments),
@@ -344,7 +345,72 @@ def score_report(gold: CommitmentReport, pred: CommitmentReport) -> dict:
             "completion": _field_accuracy(pairs, lambda c: c.irm.completion if c.irm else None),
             "results": _field_accuracy(pairs, lambda c: c.irm.results if c.irm else None),
         },
+        "progress": _field_accuracy([(g, p) for g, p in pairs if g.progress_pct is not None],
+                                    lambda c: _pct(c.progress_pct)),
+        "milestones": score_milestones(pairs),
     }
+
+
+def _pct(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 1)
+
+
+def match_milestones(gold: list[Milestone], pred: list[Milestone]) -> list[tuple[int, int]]:
+    """Pairs (gold index, pred index): by printed number first, then by text similarity >=
+    ``TITLE_MATCH_THRESHOLD``, one to one."""
+    pairs, used = [], set()
+    by_number = {m.number: j for j, m in enumerate(pred) if m.number}
+    for i, g in enumerate(gold):
+        j = by_number.get(g.number) if g.number else None
+        if j is not None and j not in used:
+            pairs.append((i, j))
+            used.add(j)
+    done = {i for i, _ in pairs}
+    scored = [(title_similarity(g.text, pred[j].text), i, j) for i, g in enumerate(gold) if i not in done
+              for j in range(len(pred)) if j not in used]
+    for sim, i, j in sorted(scored, reverse=True):
+        if sim >= TITLE_MATCH_THRESHOLD and i not in done and j not in used:
+            pairs.append((i, j))
+            done.add(i)
+            used.add(j)
+    return sorted(pairs)
+
+
+def score_milestones(pairs: list[tuple[Commitment, Commitment]]) -> dict:
+    """Milestones of matched commitments: found (paired), their text (ratio >= ``TITLE_OK_THRESHOLD``),
+    their printed % and dates (exact). Every miss is listed."""
+    out = {"gold": 0, "pred": 0, "found": 0, "text_ok": 0, "pct": {"correct": 0, "total": 0},
+           "dates": {"correct": 0, "total": 0}, "missed": [], "wrong": []}
+    for g, p in pairs:
+        out["gold"] += len(g.milestones)
+        out["pred"] += len(p.milestones)
+        matched = match_milestones(g.milestones, p.milestones)
+        out["found"] += len(matched)
+        paired = {i for i, _ in matched}
+        out["missed"] += [{"commitment": g.number, "number": m.number, "text": m.text[:80]}
+                          for i, m in enumerate(g.milestones) if i not in paired]
+        for i, j in matched:
+            gm, pm = g.milestones[i], p.milestones[j]
+            out["text_ok"] += title_similarity(gm.text, pm.text) >= TITLE_OK_THRESHOLD
+            if gm.progress_pct is not None:
+                out["pct"]["total"] += 1
+                if _pct(gm.progress_pct) == _pct(pm.progress_pct):
+                    out["pct"]["correct"] += 1
+                else:
+                    out["wrong"].append({"commitment": g.number, "number": gm.number, "field": "progress_pct",
+                                         "gold": gm.progress_pct, "pred": pm.progress_pct})
+            if gm.start or gm.end:
+                out["dates"]["total"] += 1
+                if (normalize_name(gm.start or ""), normalize_name(gm.end or "")) == \
+                        (normalize_name(pm.start or ""), normalize_name(pm.end or "")):
+                    out["dates"]["correct"] += 1
+                else:
+                    out["wrong"].append({"commitment": g.number, "number": gm.number, "field": "dates",
+                                         "gold": [gm.start, gm.end], "pred": [pm.start, pm.end]})
+    for key in ("pct", "dates"):
+        out[key]["accuracy"] = _ratio(out[key]["correct"], out[key]["total"])
+    out["recall"] = _ratio(out["found"], out["gold"])
+    return out
 
 
 # --- text accuracy on the gold pages ----------------------------------------------------------
@@ -429,10 +495,11 @@ def score_corpus(gold_root: Path, pred_root: Path) -> dict:
     if not gold_files:
         raise ValueError(f"{gold_root}: no */commitments.json gold files")
     reports = []
+    by_source = _predictions_by_source(pred_root)
     for gold_file in gold_files:
         name = gold_file.parent.name
         gold = load_report(gold_file)
-        pred_file = pred_root / name / "commitments.json"
+        pred_file = by_source.get(gold.source_sha256 or "", pred_root / name / "commitments.json")
         if not pred_file.exists():
             reports.append({"report": name, "error": f"no prediction: {pred_file} does not exist"})
             continue
@@ -455,6 +522,20 @@ def score_corpus(gold_root: Path, pred_root: Path) -> dict:
         "overall": {"reports": len(reports), "scored": sum("error" not in r for r in reports),
                     "not_scored": [r["report"] for r in reports if "error" in r], **overall},
     }
+
+
+def _predictions_by_source(pred_root: Path) -> dict[str, Path]:
+    """SHA-256 of the input file → its `commitments.json`: gold names the file it describes by
+    its content, so a report pairs with its gold whatever its file or folder is called."""
+    out: dict[str, Path] = {}
+    for f in sorted(pred_root.glob("*/commitments.json")):
+        try:
+            sha = json.loads(f.read_text(encoding="utf-8")).get("source_sha256")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(sha, str) and sha:
+            out.setdefault(sha, f)
+    return out
 
 
 def _sum_acc(parts: list[dict]) -> dict:
@@ -500,6 +581,12 @@ def _overall(scored: list[dict]) -> dict:
         "irm": {
             "completion": _sum_acc([r["irm"]["completion"] for r in scored]),
             "results": _sum_acc([r["irm"]["results"] for r in scored]),
+        },
+        "progress": _sum_acc([r["progress"] for r in scored]),
+        "milestones": {
+            **{k: sum(r["milestones"][k] for r in scored) for k in ("gold", "pred", "found", "text_ok")},
+            "pct": _sum_acc([r["milestones"]["pct"] for r in scored]),
+            "dates": _sum_acc([r["milestones"]["dates"] for r in scored]),
         },
         "text": text,
     }

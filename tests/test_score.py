@@ -136,7 +136,8 @@ def test_score_corpus_sums_reports_scores_text_and_lists_missing_predictions(tmp
     _write(gold_root / "a" / "text" / "001.txt", "La Secretaría de Salud publicó los datos abiertos.\nSegunda línea del texto.\n")
     _write(gold_root / "a" / "text" / "002.txt", "Otra página.\n")
     _write(gold_root / "a" / "text" / "001.footnotes.txt", "1 una nota\n")  # not a page
-    _write(gold_root / "b" / "commitments.json", GOLD.read_text(encoding="utf-8"))
+    other = gold.model_copy(update={"source_sha256": "0" * 64})  # gold of another file
+    _write(gold_root / "b" / "commitments.json", other.model_dump_json())
     pred = gold.model_copy(deep=True)
     pred.commitments = pred.commitments[1:]
     _write(pred_root / "a" / "commitments.json", pred.model_dump_json())
@@ -157,6 +158,18 @@ def test_score_corpus_sums_reports_scores_text_and_lists_missing_predictions(tmp
     assert text["repaired_wer"] == 0 and text["raw_wer"] == round(2 / 12, 4)
     assert r["overall"]["text"]["raw_wer"] == text["raw_wer"]
     json.dumps(r)
+
+
+def test_gold_pairs_with_the_prediction_of_its_file_whatever_the_folder(tmp_path, gold):
+    """Gold names its input by content (`source_sha256`): a report whose output folder is called
+    otherwise (a renamed file, a name made unique in a batch) still pairs with its gold."""
+    gold_root, pred_root = tmp_path / "gold", tmp_path / "pred"
+    _write(gold_root / "seed" / "commitments.json", GOLD.read_text(encoding="utf-8"))
+    _write(pred_root / "renamed-copy" / "commitments.json", gold.model_dump_json())
+    _write(pred_root / "seed" / "commitments.json",
+           gold.model_copy(update={"source_sha256": "f" * 64, "commitments": []}).model_dump_json())
+    (entry,) = score_corpus(gold_root, pred_root)["reports"]
+    assert entry["commitments"]["found"] == len(gold.commitments)
 
 
 def test_score_corpus_names_an_unreadable_prediction(tmp_path):

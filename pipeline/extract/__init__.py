@@ -26,11 +26,12 @@ from typing import Iterable
 import spacy
 from spacy.language import Language
 
-from pipeline.extract import components, fields, links, orgs  # noqa: F401  (registers the factories)
+from pipeline.extract import components, fields, links, orgs, progress  # noqa: F401  (registers the factories)
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import KEY, Block, Extraction, Section
 from pipeline.extract.text import BULLET, MARKER, build_text
-from pipeline.models import Actor, Commitment, CommitmentReport, Evidence, Footnote, IrmFinding, Line
+from pipeline.models import (Actor, Assessment, Commitment, CommitmentReport, Evidence, Footnote, IrmFinding, Line,
+                             Milestone)
 
 CONFIG = DATA / "pipeline.cfg"
 
@@ -62,7 +63,8 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     doc.user_data[KEY] = Extraction(lm=line_map)
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
-    return CommitmentReport(report=report, country=ex.country, plan=ex.plan,
+    return CommitmentReport(report=report, kind=ex.kind, country=ex.country, plan=ex.plan,
+                            stated_count=ex.stated_count, flags=ex.flags,
                             commitments=[_commitment(ex, sec) for sec in ex.sections])
 
 
@@ -96,6 +98,18 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
               evidence=Evidence(page=lm.lines[a.line].page, line=lm.lines[a.line].line, text=lm.lines[a.line].text.strip()))
         for a in sec.actors
     ]
+    milestones = [Milestone(number=m.number, text=m.text, start=m.start, end=m.end, progress_pct=m.progress_pct,
+                            evidence=_evidence(ex, m.lines[:1])) for m in sec.milestones]
+    assessments = []
+    if sec.status is not None:
+        assessments.append(Assessment(level=sec.status, when=ex.assessment_when, by=ex.assessment_by,
+                                      text=sec.status_text or "", evidence=evidence.get("status")))
+    if sec.progress_pct is not None:
+        evidence["progress_pct"] = _evidence(ex, [sec.progress_line])
+        assessments.append(Assessment(when=ex.assessment_when, by=ex.assessment_by, text=sec.progress_text or "",
+                                      progress_pct=sec.progress_pct, evidence=evidence["progress_pct"]))
+    if irm is not None and irm.completion:
+        assessments.append(Assessment(level=irm.completion, by="irm", text=irm.text, evidence=irm.evidence))
     return Commitment(
         number=sec.number,
         number_printed=sec.number_printed,
@@ -104,6 +118,10 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         status=sec.status,
         status_text=sec.status_text,
         status_page=lm.lines[sec.status_line].page if sec.status_line is not None else None,
+        assessments=assessments,
+        progress_pct=sec.progress_pct,
+        open_gov=irm.results if irm is not None else None,
+        milestones=milestones,
         urls=sec.urls,
         actors=actors,
         irm=irm,

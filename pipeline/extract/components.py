@@ -526,4 +526,52 @@ class FrontMatter(PatternReader):
                 if years:
                     plan = f"{plan} {years.group(1)}-{years.group(2)}"
             ex.plan = plan
+        self._kind(doc, ex, front)
         return doc
+
+    def _kind(self, doc: Doc, ex, front) -> None:
+        """The kind of report: the earliest kind the front matter names (see `plan.jsonl`), else a
+        report with self-assessment blocks is a self-assessment; and the commitment count it states."""
+        found = sorted(((self.vocab.strings[m], s, e) for m, s, e in self.matcher(front)), key=lambda m: m[1])
+        irm = any(label == "IRM" for label, _, _ in found)
+        title_end = ex.line_end_tok.get(ex.lm.kept[min(TITLE_LINES, len(ex.lm.kept)) - 1], 0) if ex.lm.kept else 0
+        named = [label.split(":", 1)[1] for label, s, _ in found if label.startswith("KIND:") and s < title_end]
+        if named:
+            kind = named[0]  # what the title page calls the report
+        elif any(s.block("SELF_ASSESSMENT") for s in ex.sections):
+            kind = "self_assessment"
+        else:
+            kinds = {label.split(":", 1)[1] for label, _, _ in found if label.startswith("KIND:")}
+            kind = next((k for k in _KIND_ORDER if k in kinds), None)
+        if kind == "progress":
+            kind = "irm_progress" if irm else "government_progress"
+        elif kind == "end":
+            kind = "irm_end_of_term" if irm else "self_assessment"
+        ex.kind = kind
+        ex.assessment_when = _WHEN.get(kind)
+        ex.assessment_by = "irm" if kind in ("irm_progress", "irm_end_of_term") else "government"
+        counts = [doc[s:e] for label, s, e in found if label == "COUNT"]
+        for span in counts:
+            value = _count(next(t for t in span if t.like_num).text)
+            if value:
+                ex.stated_count = value
+                break
+        if ex.stated_count and ex.sections and ex.stated_count != len(ex.sections):
+            ex.flags.append(f"the report states {ex.stated_count} commitments; {len(ex.sections)} were found")
+
+
+TITLE_LINES = 15
+"""The report's title is in its first lines: a kind named there decides."""
+_KIND_ORDER = ("self_assessment", "end", "progress", "action_plan")
+_WHEN = {"self_assessment": "self_assessment", "government_progress": "progress_report", "irm_progress": "mid_term",
+         "irm_end_of_term": "end_of_term", "action_plan": "design"}
+
+
+def _count(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    from spacy.lang.es.lex_attrs import _num_words
+
+    word = fold(text)
+    words = [fold(w) for w in _num_words]
+    return words.index(word) if word in words and 0 < words.index(word) <= 100 else None

@@ -129,6 +129,10 @@ class Extraction:
     plan: Optional[str] = None
     fields: list = field(default_factory=list)  # fields.FieldHit, in Doc order
     summary: list = field(default_factory=list)  # headings.SummaryEntry not tied to a section
+    kind: Optional[str] = None  # the kind of report (models.ReportKind)
+    assessment_when: Optional[str] = None  # when the report's own assessments are made (models.AssessmentWhen)
+    assessment_by: Optional[str] = None  # who makes them (models.AssessmentBy)
+    stated_count: Optional[int] = None
     body_size: Optional[float] = None  # median type size (or line height) of the body
     layout: Optional[str] = None  # how commitments were found: numbered | template | list
     flags: list[str] = field(default_factory=list)

@@ -24,6 +24,7 @@ MARKER = re.compile(r"\[\^\d+\]")
 _URL_LINE = re.compile(r"^\S*(?:https?:|://|www\.)\S*$", re.I)
 _LINK_WORDS = {"http", "https", "www", "html", "org", "com"}
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_PERCENT = re.compile(r"\d\s*%")
 _WORDLIKE = re.compile(r"^[^\W\d_]{2,}$")
 _EDGE_PUNCT = "\"'“”‘’()[]{}¿?¡!.,;:«»|•-–—"
 BULLET = re.compile(r"^\s*(?:[•·▪◦*+\-–—]\s*|e\s+[\\|/]?(?=[A-ZÁÉÍÓÚÑ¿])|[a-zA-Z]\)\s*|\(?[a-z]\)\s*|\d{1,2}\)\s*)")
@@ -87,8 +88,8 @@ def _stamp_words(lines: list[Line]) -> set[str]:
 
 def is_noise(text: str, stamps: set[str]) -> bool:
     tokens = text.split()
-    if not tokens or len(tokens) > 4:
-        return False
+    if not tokens or len(tokens) > 4 or _PERCENT.search(text):
+        return False  # a printed percentage is data, however short its line
     words = [t.strip(_EDGE_PUNCT) for t in tokens]
     if (text.rstrip().endswith((":", "?")) or text.lstrip().startswith("¿")) and known_word(tokens[0]):
         return False

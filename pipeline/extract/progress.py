@@ -1,0 +1,162 @@
+"""Milestones and printed progress (`pipeline/data/extract/progress.jsonl`).
+
+`ogp_progress` finds in each commitment section
+- its **milestones** ("Hito 3: …", "Meta 2 …", "Actividad 1.1 …"): each runs to the next milestone,
+  field label or the section's end, with its printed percentage ("…: 80% de cumplimiento") and its
+  dates ("Marzo 2020  Mayo 2020", printed after it or in the table column beside it). A progress
+  report that repeats the commitment's title after each milestone (" - <title>: 80% de
+  cumplimiento") has that repetition cut from the milestone's text;
+- the commitment's own **percentage**: one printed in the section outside its milestones, else one
+  printed beside the commitment in a summary list (`Section.summary`).
+
+Results go to `doc.spans["ogp_milestones"]` and `doc.spans["ogp_progress"]` and onto the sections.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from rapidfuzz import fuzz
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from pipeline.extract.components import PatternReader
+from pipeline.extract.state import Section, state
+from pipeline.extract.text import MARKER, fold
+
+MILESTONE_KEY = "ogp_milestones"
+PROGRESS_KEY = "ogp_progress"
+_NUMBER = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?")
+_PCT_TEXT = re.compile(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%\s*de\s+(?:cumplimiento|avance|ejecuci[oó]n|implementaci[oó]n|progreso)", re.I)
+_MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre")
+DATE = re.compile(rf"\b((?:{_MONTHS})\s+(?:de\s+)?(?:19|20)\d\d)\b", re.I)
+TITLE_ECHO = 80
+"""A milestone's trailing " - <text>" is the commitment's title repeated when it is this similar."""
+
+
+@dataclass
+class MilestoneFound:
+    number: Optional[str]
+    text: str
+    lines: list[int]
+    progress_pct: Optional[float] = None
+    start: Optional[str] = None
+    end: Optional[str] = None
+
+
+def pct_value(text: str) -> Optional[float]:
+    m = _NUMBER.search(text)
+    if not m:
+        return None
+    value = float(m.group(0).replace(",", "."))
+    return value if 0 <= value <= 100 else None
+
+
+@Language.factory("ogp_progress", assigns=["doc.spans"], default_config={"patterns": "progress.jsonl"})
+def make_progress(nlp: Language, name: str, patterns: str):
+    return ProgressReader(nlp, patterns)
+
+
+class ProgressReader(PatternReader):
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        found = [(self.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
+        milestones = sorted({(s, e) for label, s, e in found if label == "MILESTONE"}, key=lambda m: (m[0], -m[1]))
+        pcts = _longest([(s, e) for label, s, e in found if label == "PCT"])
+        field_starts = sorted(h.start for h in ex.fields)
+        ms_spans, pct_spans = [], []
+        for sec in ex.sections:
+            heads = _first_per_start([m for m in milestones if sec.start <= m[0] < sec.end])
+            covered: list[tuple[int, int]] = []
+            for k, (s, e) in enumerate(heads):
+                stop = heads[k + 1][0] if k + 1 < len(heads) else sec.end
+                stop = min([f for f in field_starts if e <= f < stop] + [stop])
+                covered.append((s, stop))
+                sec.milestones.append(self._milestone(doc, ex, sec, s, e, stop, pcts))
+                ms_spans.append(Span(doc, s, stop, label="MILESTONE"))
+            own = [(s, e) for s, e in pcts if sec.start <= s < sec.end and not any(a <= s < b for a, b in covered)]
+            if own:
+                s, e = own[0]
+                sec.progress_pct, sec.progress_text = pct_value(doc[s:e].text), doc[s:e].text
+                sec.progress_line = ex.tok_line[s]
+                pct_spans.append(Span(doc, s, e, label="PCT"))
+            else:
+                for entry in sec.summary:
+                    m = _PCT_TEXT.search(entry.text)
+                    if m:
+                        sec.progress_pct, sec.progress_text = pct_value(m.group(1)), m.group(0)
+                        sec.progress_line = entry.first_line
+                        break
+        doc.spans[MILESTONE_KEY] = ms_spans
+        doc.spans[PROGRESS_KEY] = pct_spans
+        return doc
+
+    def _milestone(self, doc: Doc, ex, sec: Section, s: int, e: int, stop: int, pcts) -> MilestoneFound:
+        number = next((t.text.rstrip(":.") for t in doc[s + 1:e] if t.text[:1].isdigit()), None)
+        head = ex.lm.lines[ex.tok_line[s]]
+        # on a page with boxes, the milestone is the lines of its own column: the table column
+        # beside it (dates, %) comes later in reading order and belongs to every row
+        own = [i for i in range(e, stop) if head.bbox is None or ex.lm.lines[ex.tok_line[i]].column == head.column]
+        lines = sorted({ex.tok_line[s]} | {ex.tok_line[i] for i in own})
+        pct = None
+        inside = [(a, b) for a, b in pcts if s <= a < stop]
+        if inside:
+            a, b = inside[-1]
+            pct = pct_value(doc[a:b].text)
+            own = [i for i in own if i < a]
+        text = " ".join(doc[i].text_with_ws for i in own)
+        dates = _dates_beside(ex, lines) if head.bbox is not None else []
+        dates = dates or DATE.findall(text)
+        for d in DATE.findall(text):
+            text = text.replace(d, " ")
+        text = _drop_title_echo(" ".join(MARKER.sub("", text).split()).strip(" :-–—"), sec.title)
+        return MilestoneFound(number, text, lines, pct, dates[0] if dates else None,
+                              dates[1] if len(dates) > 1 else None)
+
+
+def _longest(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans, key=lambda m: (m[0], -m[1])):
+        if out and s < out[-1][1]:
+            continue
+        out.append((s, e))
+    return out
+
+
+def _first_per_start(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if not out or s >= out[-1][1]:
+            out.append((s, e))
+    return out
+
+
+def _drop_title_echo(text: str, title: str) -> str:
+    """"Diagnóstico … existente. - Re-diseño del portal" → "Diagnóstico … existente." when the part
+    after the last dash is the commitment's title."""
+    for sep in (" - ", " – ", " — "):
+        head, found, tail = text.rpartition(sep)
+        if found and title and fuzz.ratio(fold(tail.strip(" .:")), fold(title)) >= TITLE_ECHO:
+            return head.strip(" -–—")
+    return text
+
+
+def _dates_beside(ex, lines: list[int]) -> list[str]:
+    """Dates printed in the table column beside a milestone: lines of the same page right of the
+    milestone's text whose vertical middle falls within it, in left-to-right order."""
+    lns = [ex.lm.lines[i] for i in lines if ex.lm.lines[i].bbox is not None]
+    if not lns:
+        return []
+    page = lns[0].page
+    top, bottom = min(ln.bbox.top for ln in lns), max(ln.bbox.bottom for ln in lns)
+    right = max(ln.bbox.x1 for ln in lns)
+    beside = []
+    for ln in ex.lm.lines:
+        if ln.page != page or ln.bbox is None or ln.bbox.x0 < right:
+            continue
+        middle = (ln.bbox.top + ln.bbox.bottom) / 2
+        if top - 2 <= middle <= bottom + 2 and DATE.search(ln.text):
+            beside.append(ln)
+    beside.sort(key=lambda ln: ln.bbox.x0)
+    return [d for ln in beside for d in DATE.findall(ln.text)]
