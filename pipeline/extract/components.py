@@ -25,6 +25,7 @@ _SENT_END = re.compile(r"[.:;?!]$")
 _JUNK_LEAD = re.compile(r"^[é¿¡&]+(?=[A-ZÁÉÍÓÚÑ])")
 _GLUED_REF = re.compile(r"^([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü]{3,})\d{1,2}$")  # `HearColors13`: a footnote mark
 _NAME_CHARS = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñü'’]*[#]?$|^[A-ZÁÉÍÓÚÑ0-9]{2,}$")
+_LIST_ITEM = re.compile(r"^\s*\d{1,2}\.\s+\S")  # "1. Repositorio …": an item under the heading, not its title
 _NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}|[IVXL]{1,6})[:.]?$")
 BLOCK_LABELS = ("SELF_ASSESSMENT", "RESULTS", "REASONS", "PROGRESS", "NEXT_STEPS")
 
@@ -286,7 +287,7 @@ class Sectioner(PatternReader):
         while k + 1 < len(lm.kept) and len(lines) < limit and not text.rstrip().endswith("."):
             nxt = lm.kept[k + 1]
             if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt - lines[-1] > 3 \
-                    or BULLET.match(lm.lines[nxt].text):
+                    or BULLET.match(lm.lines[nxt].text) or _LIST_ITEM.match(lm.lines[nxt].text):
                 break
             if not headings.same_size(head, lm.lines[nxt]) or not headings.close_below(lm.lines[lines[-1]], lm.lines[nxt]):
                 break

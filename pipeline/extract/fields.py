@@ -159,10 +159,17 @@ class FieldActors:
                             if span is not None:
                                 values.append(Span(doc, span[0], span[1], label=actor.role))
             if found:
+                found.sort(key=lambda a: _reading_position(ex.lm.lines, a.line))
                 sec.actors = found
                 sec.field_actors = True
         doc.spans[VALUE_KEY] = values
         return doc
+
+
+def _reading_position(lines: list[Line], i: int) -> tuple:
+    """Where a value sits as printed: page, then top of the line (its index without boxes)."""
+    ln = lines[i]
+    return (ln.page, ln.bbox.top if ln.bbox is not None else i, i)
 
 
 def _span_of_lines(ex, doc: Doc, lines: list[int]) -> Optional[tuple[int, int]]:
@@ -310,6 +317,6 @@ def _mention_in(ex, item_lines: list[int]) -> Optional[Mention]:
     """The organisation the finder saw on the item's lines (for its sector)."""
     lines = set(item_lines)
     for m in ex.mentions:
-        if ex.tok_line[m.start] in lines and m.kind == "actor":
-            return m
+        if ex.tok_line[m.start] in lines and m.kind == "actor" and m.source != "list":
+            return m  # a name the gazetteer or a head noun vouches for (a list guess runs across cells)
     return None

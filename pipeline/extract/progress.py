@@ -105,7 +105,7 @@ class ProgressReader(PatternReader):
             a, b = inside[-1]
             pct = pct_value(doc[a:b].text)
             own = [i for i in own if i < a]
-        text = " ".join(doc[i].text_with_ws for i in own)
+        text = "".join(doc[i].text_with_ws for i in own)
         dates = _dates_beside(ex, lines) if head.bbox is not None else []
         dates = dates or DATE.findall(text)
         for d in DATE.findall(text):

@@ -1,0 +1,196 @@
+"""Extraction across the OGP report family: small exact cases of each layout (numbered headings in
+their printed forms, summary lists, template fields read beside their labels, commitments without
+a number, roman-numbered lists, milestones and percentages), then the real reports of other
+countries in `../shared/reports/` scored against their gold."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.extract import extract_commitments
+from pipeline.extract.headings import roman_items, roman_value
+from pipeline.models import BBox, Line
+from pipeline.score import load_report, score_report
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reports"
+
+
+def text_lines(text: str, page: int = 1) -> list[Line]:
+    return [Line(text=t, page=page, line=n) for n, t in enumerate(text.splitlines(), 1)]
+
+
+class Page:
+    """Lines placed on a page: `add(text, x0, top, size)` in reading order."""
+
+    def __init__(self, number: int, column_split: float = 190):
+        self.number, self.split, self.lines = number, column_split, []
+
+    def add(self, text: str, x0: float, top: float, size: float = 10, width: float = 250) -> "Page":
+        column = 0 if x0 < self.split else 1
+        self.lines.append(Line(text=text, page=self.number, line=len(self.lines) + 1, column=column,
+                               bbox=BBox(x0=x0, top=top, x1=x0 + width, bottom=top + size)))
+        return self
+
+
+def test_numbered_headings_in_their_printed_forms():
+    lines = text_lines(
+        "COMPROMISO NRO. 1: Datos abiertos para la salud\n\nTexto del compromiso uno.\n\n"
+        "Compromiso N° 2 Transparencia en compras públicas\n\nTexto del compromiso dos.\n\n"
+        "Compromiso 3.1 Participación en el presupuesto\n\nTexto del compromiso tres.\n\n"
+        "Compromiso III: Justicia abierta\n\nTexto del compromiso cuatro.\n")
+    report = extract_commitments(lines, "r")
+    assert [(c.number, c.title) for c in report.commitments] == [
+        ("1", "Datos abiertos para la salud"), ("2", "Transparencia en compras públicas"),
+        ("3.1", "Participación en el presupuesto"), ("III", "Justicia abierta")]
+    assert all(c.number_printed for c in report.commitments)
+
+
+def test_a_number_printed_twice_is_one_commitment_and_the_summary_gives_its_percentage():
+    lines = text_lines(
+        "Reporte de seguimiento trimestral de compromisos\n\n"
+        "- Compromiso 1: Datos abiertos: 60% de cumplimiento\n"
+        "- Compromiso 2: Compras públicas: 25% de cumplimiento\n\n"
+        "Compromiso 1: Datos abiertos\n\nLos hitos de este compromiso:\n"
+        "- Hito 1: Publicar el portal. - Datos abiertos: 100% de cumplimiento\n"
+        "- Hito 2: Capacitar a los usuarios. - Datos abiertos: 20% de cumplimiento\n\n"
+        "Compromiso 2: Compras públicas\n\nLos hitos de este compromiso:\n"
+        "- Hito 1: Publicar los contratos. - Compras públicas: 25% de cumplimiento\n")
+    report = extract_commitments(lines, "r")
+    assert report.kind == "government_progress"
+    assert [(c.number, c.title, c.progress_pct) for c in report.commitments] == [
+        ("1", "Datos abiertos", 60.0), ("2", "Compras públicas", 25.0)]
+    first = report.commitments[0]
+    assert [(m.number, m.text, m.progress_pct) for m in first.milestones] == [
+        ("1", "Publicar el portal.", 100.0), ("2", "Capacitar a los usuarios.", 20.0)]
+    (assessment,) = first.assessments
+    assert (assessment.when, assessment.by, assessment.progress_pct, assessment.level) == \
+        ("progress_report", "government", 60.0, None)
+
+
+def template_page(number: int, title: list[str], responsible: str, gov: list[str], others: list[str]) -> Page:
+    """One page of an OGP action-plan template: the title in large type, the dates field, the
+    responsible institution beside its three-line label, the contact person, and the other actors
+    beside their sub-labels (the value cells centred on their labels)."""
+    page = Page(number)
+    top = 60
+    for t in title:
+        page.add(t, 130, top, size=16, width=330)
+        top += 19
+    page.add("Fecha de inicio y término del compromiso: enero 2020 - abril 2022", 144, top + 8, width=300)
+    page.add("Institución o actor", 63, 150, width=82).add("responsable de la", 63, 162, width=79)
+    page.add("implementación", 63, 174, width=73)
+    page.add("Nombre de la persona responsable", 63, 220, width=150)
+    page.add("Otros actores", 63, 300, width=60).add("involucrados", 63, 312, width=60)
+    page.add("Actores de gobierno", 152, 270, width=90)
+    page.add("OSC, sector privado, organizaciones", 152, 330, width=160)
+    page.add(responsible, 196, 162, width=300)
+    page.add("Ana Pérez", 353, 220, width=80).add("ana.perez@ministerio.gob", 353, 232, width=120)
+    top = 262
+    for g in gov:
+        page.add(f"• {g}", 353, top, width=170)
+        top += 12
+    top = 320
+    for o in others:
+        page.add(o, 353, top, width=170)
+        top += 12
+    return page
+
+
+def test_template_commitments_without_numbers_and_their_actors_beside_the_labels():
+    pages = [
+        template_page(1, ["Portal de datos abiertos", "para todos"], "Ministerio de Datos",
+                      ["Presidencia de la República", "Secretaría de Planificación"],
+                      ["• Red de Datos Abiertos (REDA)", "(Contraparte)", "• Fundación Cívica"]),
+        template_page(2, ["Compras públicas abiertas"], "Servicio de Compras",
+                      ["Contraloría General"], ["• Observatorio Ciudadano (Contraparte)"]),
+    ]
+    report = extract_commitments([ln for p in pages for ln in p.lines], "plan")
+    assert [(c.number, c.number_printed, c.title) for c in report.commitments] == [
+        ("1", False, "Portal de datos abiertos para todos"), ("2", False, "Compras públicas abiertas")]
+    first, second = report.commitments
+    assert [(a.name, a.acronym, a.role) for a in first.actors] == [
+        ("Ministerio de Datos", None, "responsable"),
+        ("Presidencia de la República", None, "apoyo"),
+        ("Secretaría de Planificación", None, "apoyo"),
+        ("Red de Datos Abiertos", "REDA", "contraparte"),
+        ("Fundación Cívica", None, "apoyo")]
+    assert {a.sector for a in first.actors[:3]} == {"gobierno"}
+    assert not any("Pérez" in a.name or "@" in a.name for c in report.commitments for a in c.actors)
+    assert [(a.name, a.role) for a in second.actors] == [
+        ("Servicio de Compras", "responsable"), ("Contraloría General", "apoyo"),
+        ("Observatorio Ciudadano", "contraparte")]
+
+
+def test_milestone_dates_beside_them_in_the_table_column():
+    page = Page(1, column_split=340)
+    page.add("Compromiso 1: Registro de beneficiarios", 63, 40, size=16)
+    page.add("Hito 1: Diagnóstico del registro.", 63, 88, width=260)
+    page.add("Hito 2: Publicación del registro en", 63, 120, width=260).add("formato abierto.", 63, 132, width=100)
+    page.add("Febrero 2020", 367, 88, width=60).add("Abril 2020", 470, 88, width=50)
+    page.add("Marzo 2020", 370, 126, width=60).add("Mayo 2021", 468, 126, width=50)
+    (c,) = extract_commitments(page.lines, "r").commitments
+    assert [(m.number, m.text, m.start, m.end) for m in c.milestones] == [
+        ("1", "Diagnóstico del registro.", "Febrero 2020", "Abril 2020"),
+        ("2", "Publicación del registro en formato abierto.", "Marzo 2020", "Mayo 2021")]
+
+
+def test_roman_numbered_commitments_and_the_count_the_report_states():
+    lines = text_lines(
+        "Plan de Acción Local\n\nLa ciudad integra así 3 compromisos y 7 acciones.\n\n"
+        "I) IMPULSAR EL LABORATORIO CLIMÁTICO\n1. Repositorio\n\n"
+        "II) IMPLEMENTAR OJOS EN ALERTA\n2. Cámaras\n\n")
+    report = extract_commitments(lines, "r")
+    assert [(c.number, c.title) for c in report.commitments] == [
+        ("I", "IMPULSAR EL LABORATORIO CLIMÁTICO"), ("II", "IMPLEMENTAR OJOS EN ALERTA")]
+    assert report.stated_count == 3
+    assert report.flags == ["the report states 3 commitments; 2 were found"]
+
+
+def test_roman_items_need_a_sequence_from_one():
+    assert roman_value("XIV") == 14 and roman_value("IIX") is not None and roman_value("A") is None
+    assert roman_items(text_lines("II) Solo el segundo\nIII) Y el tercero")) == []
+
+
+def test_prose_that_names_a_field_is_not_a_field():
+    """Lower-case prose that happens to start a line with a label's words gives no actors."""
+    lines = text_lines("Compromiso 1: Salud abierta\n\nTexto con la participación de las\n"
+                       "organizaciones de la sociedad civil corresponsables: Fundar y Artículo 19.\n")
+    (c,) = extract_commitments(lines, "r").commitments
+    assert all(a.role != "contraparte" for a in c.actors)
+
+
+# --- real reports of other countries, scored against their gold -------------------------------
+
+
+def _score(tmp_path: Path, report: Path, gold: str) -> dict:
+    from pipeline import process
+
+    doc = process.read_report(report)
+    pred = process.extract_document(doc, process.repair_document(doc))
+    return score_report(load_report(Path("gold") / gold / "commitments.json"), pred)
+
+
+@pytest.mark.slow
+def test_ecuador_progress_report(tmp_path):
+    path = SHARED / "ec-progress-2021-10" / "report.pdf"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (development material in ../shared/reports)")
+    s = _score(tmp_path, path, "ec-progress-2021-10")
+    assert s["commitments"]["found"] == 10 and not s["commitments"]["extra"]
+    assert s["progress"]["correct"] == 10
+    assert s["milestones"]["pct"]["correct"] >= 50, json.dumps(s["milestones"]["wrong"])[:2000]
+    assert s["kind"] == {"gold": "government_progress", "pred": "government_progress"}
+
+
+@pytest.mark.slow
+def test_ecuador_action_plan(tmp_path):
+    path = SHARED / "ec-plan-2019-2022" / "plan.pdf"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (development material in ../shared/reports)")
+    s = _score(tmp_path, path, "ec-plan-2019-2022")
+    assert s["commitments"]["found"] == 10 and not s["commitments"]["extra"]
+    assert s["titles"]["at_or_above"] == 10, s["titles"]["below"]
+    assert s["actors"]["micro_all"]["f1"] >= 0.90
+    assert s["actors"]["role"]["accuracy"] >= 0.90
