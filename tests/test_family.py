@@ -194,3 +194,24 @@ def test_ecuador_action_plan(tmp_path):
     assert s["titles"]["at_or_above"] == 10, s["titles"]["below"]
     assert s["actors"]["micro_all"]["f1"] >= 0.90
     assert s["actors"]["role"]["accuracy"] >= 0.90
+
+
+def test_a_roman_numeral_set_apart_from_its_title_by_a_tab_stop():
+    page = Page(1)
+    for n, (mark, title) in enumerate([("I)", "IMPULSAR EL LABORATORIO"), ("II)", "IMPLEMENTAR EL PROGRAMA")]):
+        top = 100 + 60 * n
+        page.add(mark, 90, top, width=10).add(title, 126, top, width=300)
+        page.add(f"{n + 1}.", 90, top + 30, width=8).add("UNA ACCIÓN", 126, top + 30, width=100)
+    report = extract_commitments(page.lines, "r")
+    assert [(c.number, c.title) for c in report.commitments] == [
+        ("I", "IMPULSAR EL LABORATORIO"), ("II", "IMPLEMENTAR EL PROGRAMA")]
+
+
+@pytest.mark.slow
+def test_mendoza_plan_finds_its_three_ogp_commitments(tmp_path):
+    path = SHARED / "ar-mendoza-plan-2021-2022" / "plan.pdf"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (development material in ../shared/reports)")
+    s = _score(tmp_path, path, "ar-mendoza-plan-2021-2022")
+    assert s["commitments"]["found"] == 3 and not s["commitments"]["extra"]
+    assert s["titles"]["at_or_above"] == 3

@@ -244,7 +244,7 @@ class Sectioner(PatternReader):
         items = [(i, num, title) for i, num, title in headings.roman_items(ex.lm.lines) if i in ex.line_first_tok]
         for line, numeral, _ in items:
             first = ex.line_first_tok[line]
-            close = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")")
+            close = next((t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")"), first - 1)
             sections.append(self._section(doc, ex, numeral, line, close + 1, heads, None, None))
         return sections
 
@@ -557,7 +557,7 @@ class FrontMatter(PatternReader):
             if value:
                 ex.stated_count = value
                 break
-        if ex.stated_count and ex.sections and ex.stated_count != len(ex.sections):
+        if ex.stated_count and ex.stated_count != len(ex.sections):
             ex.flags.append(f"the report states {ex.stated_count} commitments; {len(ex.sections)} were found")
 
 

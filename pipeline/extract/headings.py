@@ -29,6 +29,7 @@ from pipeline.models import Line
 TOC_LEADER = re.compile(r"(?:[.…·_]\s*){3,}\s*\d{1,3}\s*$")
 """A table-of-contents entry: dotted leader then a page number."""
 ROMAN_ITEM = re.compile(r"^\s*([IVXL]{1,6})\)\s+(\S.*)$")
+ROMAN_MARK = re.compile(r"^\s*([IVXL]{1,6})\)\s*$")
 _SENTENCE_END = re.compile(r"[.;:!?]$")
 _BULLET = re.compile(r"^\s*[•·▪◦*\-–—]")
 SIZE_TOLERANCE = 0.12
@@ -127,19 +128,32 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
     return out
 
 
+def same_row(a: Line, b: Line) -> bool:
+    """`b` sits on `a`'s row (a list marker and its text, set apart by a tab stop)."""
+    if a.bbox is None or b.bbox is None or a.page != b.page:
+        return False
+    h = max(a.bbox.bottom - a.bbox.top, 1.0)
+    return abs(a.bbox.top - b.bbox.top) <= 0.3 * h and b.bbox.x0 >= a.bbox.x1 - 1
+
+
 def roman_items(lines: Sequence[Line]) -> list[tuple[int, str, str]]:
-    """(line index, numeral, title) of the longest run of "I) …", "II) …" items numbered in
-    sequence from I; empty when there is no run of at least two."""
+    """(index of the title's line, numeral, title) of the longest run of "I) …", "II) …" items
+    numbered in sequence from I; empty when there is no run of at least two. A numeral alone on
+    its line takes the text on its row as title."""
     runs: list[list[tuple[int, str, str]]] = []
     for i, ln in enumerate(lines):
         m = ROMAN_ITEM.match(ln.text)
-        if not m:
+        item = (i, m.group(1), m.group(2).strip()) if m else None
+        alone = ROMAN_MARK.match(ln.text)
+        if alone and i + 1 < len(lines) and same_row(ln, lines[i + 1]):
+            item = (i + 1, alone.group(1), lines[i + 1].text.strip())
+        if item is None:
             continue
-        value = roman_value(m.group(1))
+        value = roman_value(item[1])
         if value == 1:
-            runs.append([(i, m.group(1), m.group(2).strip())])
+            runs.append([item])
         elif value and runs and roman_value(runs[-1][-1][1]) == value - 1:
-            runs[-1].append((i, m.group(1), m.group(2).strip()))
+            runs[-1].append(item)
     runs = [r for r in runs if len(r) >= 2]
     if not runs:
         return []
