@@ -194,6 +194,9 @@ def score(
     min_f1: Optional[float] = typer.Option(
         None, "--min-f1", help="exit with code 4 if the overall actor F1 is below this (a regression gate)"
     ),
+    gates: Optional[Path] = typer.Option(
+        None, "--gates", help="per-report floors (e.g. gold/gates.toml): exit with code 4 if any is not reached"
+    ),
 ) -> None:
     """Score extracted commitments against the gold set; print the table, write score.json/score.md."""
     from pipeline.report import format_table, write_score
@@ -213,6 +216,19 @@ def score(
         raise typer.Exit(ExitCode.BAD_ARGS)
     write_score(result, out or pred)
     err.print(f"wrote {(out or pred) / 'score.json'} and score.md")
+    if gates is not None:
+        from pipeline import gates as gate_file
+
+        try:
+            checked = gate_file.check(result, gate_file.load(gates))
+        except ValueError as exc:
+            err.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(ExitCode.BAD_ARGS)
+        for line in checked.lines:
+            err.print(line, markup=False, highlight=False)
+        if checked.failures:
+            err.print(f"[red]{len(checked.failures)} gate(s) of {gates} not reached[/red]")
+            raise typer.Exit(ExitCode.BELOW_THRESHOLD)
     if min_f1 is not None:
         f1 = result["overall"]["actors"]["micro_all"]["f1"] if result["overall"]["scored"] else None
         if f1 is None or f1 < min_f1:

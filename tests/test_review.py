@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.models import Actor, Commitment, CommitmentReport, Correction
 from pipeline.report import format_table, load_corrections, render_review, score_markdown, write_review, write_score
+from pipeline.report.summary import HEADERS
 from pipeline.score import score_report
 
 GOLD = Path("gold/000_5431f427d6bef971/commitments.json")
@@ -179,7 +180,7 @@ def test_score_summary_lists_misses_and_escapes_text(tmp_path, gold, case):
     result = {"gold_root": "gold", "pred_root": "outputs", "thresholds": {"title_match": 80, "title_ok": 90, "actor": 90},
               "reports": [report, {"report": "other", "error": "no prediction: outputs/other/commitments.json does not exist"}],
               "overall": {"reports": 2, "scored": 1, "not_scored": ["other"], **{k: report[k] for k in
-                          ("titles", "status", "urls", "actors", "irm")},
+                          ("titles", "status", "urls", "actors", "irm", "progress", "milestones")},
                           "commitments": {**report["commitments"], "missed": 1, "extra": 1}, "text": None}}
     md = score_markdown(result)
     assert dropped in md and "status of 6: gold `limitado`, predicted `completo`" in md
@@ -190,7 +191,7 @@ def test_score_summary_lists_misses_and_escapes_text(tmp_path, gold, case):
     assert json.loads((tmp_path / "score.json").read_text()) == result
     assert (tmp_path / "score.md").read_text() == md
     table = format_table(result)
-    assert table.row_count == 3 and len(table.columns) == 12
+    assert table.row_count == 3 and len(table.columns) == len(HEADERS)
 
 
 @pytest.mark.slow

@@ -196,3 +196,23 @@ def test_numbering_that_is_off_by_one_pairs_by_title(gold):
     damaged = gold.model_copy(deep=True)
     damaged.commitments[0].title = damaged.commitments[0].title[:6] + " ,"
     assert score_report(gold, damaged)["commitments"]["matched_by_title"] == []
+
+
+def test_gates_pass_fail_and_skip(tmp_path, gold):
+    """Floors per report: one reached, one not, a missing figure, and an unscored report that
+    fails only when required."""
+    from pipeline import gates
+
+    entry = score_report(gold, gold)
+    result = {"reports": [entry, {"report": "absent", "error": "no prediction"}]}
+    path = tmp_path / "gates.toml"
+    path.write_text(f'[reports."{gold.report}"]\n"commitments.found" = 13\n"actors.micro_all.f1" = 1.01\n'
+                    '"no.such" = 1\n[reports."absent"]\n"commitments.found" = 1\n', encoding="utf-8")
+    checked = gates.check(result, gates.load(path))
+    assert [line.split(" = ")[0] if " = " in line else line for line in checked.failures] == [
+        f"{gold.report}: actors.micro_all.f1", f"{gold.report}: no.such: no such figure in the score"]
+    path.write_text(path.read_text() + "required = true\n", encoding="utf-8")
+    assert gates.check(result, gates.load(path)).failures[-1] == "absent: not scored (no prediction)"
+    path.write_text("reports = 3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="gates.toml"):
+        gates.load(path)

@@ -42,12 +42,20 @@ def _row(name: str, r: dict) -> list[str]:
         _frac(r["status"]), _frac(r["urls"]),
         f"{a['precision']:.2f} / {a['recall']:.2f} / {a['f1']:.2f}",
         _frac(r["actors"]["sector"]), _frac(r["actors"]["role"]),
-        f"{_frac(r['irm']['completion'])} · {_frac(r['irm']['results'])}", text,
+        f"{_frac(r['irm']['completion'])} · {_frac(r['irm']['results'])}",
+        _frac(r["progress"]), _milestones(r["milestones"]), text,
     ]
 
 
+def _milestones(m: dict) -> str:
+    """found/gold · % right · dates right"""
+    if not m["gold"]:
+        return "–"
+    return f"{m['found']}/{m['gold']} · {_frac(m['pct'])} · {_frac(m['dates'])}"
+
+
 HEADERS = ["report", "found", "missed", "extra", "titles ok", "status", "URLs", "actors P / R / F1",
-           "sector", "role", "IRM compl. · results", "WER raw → repaired"]
+           "sector", "role", "IRM compl. · results", "progress %", "milestones · % · dates", "WER raw → repaired"]
 
 
 def table_rows(result: dict) -> list[list[str]]:
@@ -96,6 +104,19 @@ def _report_details(r: dict) -> list[str]:
     for level in ("completion", "results"):
         for w in r["irm"][level]["wrong"]:
             out.append(f"- IRM {level} of {w['number']}: gold `{w['gold']}`, predicted `{w['pred']}`")
+    for w in r["progress"]["wrong"]:
+        out.append(f"- progress % of {w['number']}: gold {w['gold']}, predicted {w['pred']}")
+    m = r["milestones"]
+    if m["gold"]:
+        out.append(f"- milestones: {m['found']} of {m['gold']} found ({m['pred']} predicted), text right "
+                   f"{m['text_ok']}, % right {_frac(m['pct'])}, dates right {_frac(m['dates'])}")
+        for x in m["missed"]:
+            out.append(f"  - **missed** milestone {x['number']} of {x['commitment']}: {_md(x['text'])}")
+        for w in m["wrong"]:
+            out.append(f"  - {w['field']} of milestone {w['number']} of {w['commitment']}: gold {_md(w['gold'])}, "
+                       f"predicted {_md(w['pred'])}")
+    if r["kind"]["gold"] and r["kind"]["gold"] != r["kind"]["pred"]:
+        out.append(f"- kind of report: gold `{r['kind']['gold']}`, predicted `{r['kind']['pred']}`")
     out.append("")
     rows = [e for e in r["actors"]["per_commitment"] if e["missed"] or e["extra"] or e["sector_wrong"] or e["role_wrong"]]
     if rows:
