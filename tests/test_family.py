@@ -215,3 +215,22 @@ def test_mendoza_plan_finds_its_three_ogp_commitments(tmp_path):
     s = _score(tmp_path, path, "ar-mendoza-plan-2021-2022")
     assert s["commitments"]["found"] == 3 and not s["commitments"]["extra"]
     assert s["titles"]["at_or_above"] == 3
+
+
+def test_the_spacy_pipeline_is_declared_and_leaves_its_results_on_the_doc():
+    """Components declare what they assign and require (`analyze_pipes` finds no problem), load
+    their patterns in `initialize`, and leave fields, milestones and progress as spans."""
+    from pipeline.extract import build_pipeline
+    from pipeline.extract.state import KEY, Extraction
+    from pipeline.extract.text import build_text
+
+    nlp = build_pipeline()
+    assert not any(nlp.analyze_pipes(pretty=False)["problems"].values())
+    text, lm = build_text(text_lines("Compromiso 1: Salud\n\nInstitución responsable: Ministerio de Salud\n"
+                                     "Hito 1: Publicar datos: 40% de cumplimiento\n"))
+    doc = nlp.make_doc(text)
+    doc.user_data[KEY] = Extraction(lm=lm)
+    doc = nlp(doc)
+    assert [(s.label_, s.text) for s in doc.spans["ogp_fields"]] == [("RESPONSIBLE", "Institución responsable:")]
+    assert [s.label_ for s in doc.spans["ogp_field_values"]] == ["responsable"]
+    assert [s.text for s in doc.spans["ogp_milestones"]] == ["Hito 1: Publicar datos: 40% de cumplimiento"]

@@ -47,7 +47,9 @@ ACTOR_COLUMNS = ["report", "number", "title", "name", "acronym", "sector", "role
 def build_pipeline() -> Language:
     """The extraction pipeline, built once from its config (blank Spanish, rule components)."""
     config = spacy.util.load_config(CONFIG)
-    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.initialize()  # the rule components load their patterns here
+    return nlp
 
 
 def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Footnote] = ()) -> CommitmentReport:

@@ -57,11 +57,16 @@ def build_matcher(nlp: Language, path: str | Path) -> Matcher:
 
 
 class PatternReader:
-    """A component driven by a Matcher built from a patterns file of `pipeline/data/extract/`."""
+    """A component driven by a Matcher built from a patterns file of `pipeline/data/extract/`,
+    loaded in `initialize` (as spaCy's rulers do): `build_pipeline` initializes the pipeline once."""
 
     def __init__(self, nlp: Language, patterns: str):
-        self.matcher = build_matcher(nlp, patterns)
+        self.patterns = patterns
         self.vocab = nlp.vocab
+        self.matcher: Matcher | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        self.matcher = build_matcher(nlp, self.patterns)
 
 
 def is_name_part(text: str) -> bool:
@@ -70,7 +75,7 @@ def is_name_part(text: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------ tokens
-@Language.factory("ogp_tokens")
+@Language.factory("ogp_tokens", assigns=["token.norm", "token._.ogp_bol", "token._.ogp_eol", "token._.ogp_name"])
 def make_tokens(nlp: Language, name: str):
     return TokenAnnotator()
 
@@ -104,7 +109,8 @@ class TokenAnnotator:
 
 
 # ---------------------------------------------------------------------------------- sections
-@Language.factory("ogp_sections", default_config={"patterns": "sections.jsonl"})
+@Language.factory("ogp_sections", assigns=["token.is_sent_start"], requires=["token.norm", "token._.ogp_bol"],
+                  default_config={"patterns": "sections.jsonl"})
 def make_sections(nlp: Language, name: str, patterns: str):
     return Sectioner(nlp, patterns)
 
@@ -345,7 +351,7 @@ class Sectioner(PatternReader):
 
 
 # ------------------------------------------------------------------------------------ status
-@Language.factory("ogp_status", default_config={"patterns": "status.jsonl"})
+@Language.factory("ogp_status", requires=["token.norm", "token.is_sent_start"], default_config={"patterns": "status.jsonl"})
 def make_status(nlp: Language, name: str, patterns: str):
     return StatusReader(nlp, patterns)
 
@@ -397,7 +403,7 @@ class StatusReader(PatternReader):
 
 
 # --------------------------------------------------------------------------------------- IRM
-@Language.factory("ogp_irm", default_config={"patterns": "irm.jsonl"})
+@Language.factory("ogp_irm", requires=["token.norm", "token.is_sent_start"], default_config={"patterns": "irm.jsonl"})
 def make_irm(nlp: Language, name: str, patterns: str):
     return IrmReader(nlp, patterns)
 
@@ -487,7 +493,7 @@ def _with_markers(raw: str, lo: int, hi: int) -> str:
 
 
 # ------------------------------------------------------------------------------ front matter
-@Language.factory("ogp_front", default_config={"patterns": "plan.jsonl", "countries": "countries.txt"})
+@Language.factory("ogp_front", requires=["token.norm"], default_config={"patterns": "plan.jsonl", "countries": "countries.txt"})
 def make_front(nlp: Language, name: str, patterns: str, countries: str):
     return FrontMatter(nlp, patterns, countries)
 

@@ -41,6 +41,7 @@ _COUNTERPART = re.compile(r"\(\s*contrapartes?\s*\)", re.I)
 _ACRONYM_TAIL = re.compile(r"\(\s*([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑ0-9&.\-]{1,14})\s*\)\s*$")
 _NOT_ACTOR = re.compile(r"@|https?:|www\.|^\+?[\d\s().\-]{6,}$|\bext\b", re.I)
 _CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
+_NUMBERED_ITEM = re.compile(r"^\W*[A-Za-zÁÉÍÓÚÑáéíóúñ]+\s+\d{1,2}(?:\.\d{1,2})?\s*[:.)]")  # "Hito 1:", "Meta 2."
 MAX_LINEAR_LINES = 8
 BLOCK_GAP = 0.6
 """Lines of one value block are at most 0.6 line heights apart."""
@@ -84,7 +85,7 @@ def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec]]:
     return matcher, specs
 
 
-@Language.factory("ogp_field_labels", assigns=["doc.spans"], requires=["token.norm"],
+@Language.factory("ogp_field_labels", assigns=["doc.spans"], requires=["token.norm", "token._.ogp_bol"],
                   default_config={"fields": "fields.jsonl"})
 def make_field_labels(nlp: Language, name: str, fields: str):
     return FieldLabels(nlp, fields)
@@ -95,7 +96,12 @@ class FieldLabels:
     (label: the field) and kept on the extraction state for the components after it."""
 
     def __init__(self, nlp: Language, fields: str):
-        self.matcher, self.specs = load_fields(nlp, fields)
+        self.fields = fields
+        self.matcher: Matcher | None = None
+        self.specs: list[FieldSpec] = []
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        self.matcher, self.specs = load_fields(nlp, self.fields)
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -236,14 +242,18 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[int]:
     lm = ex.lm
     last = h.lines[-1]
     out: list[int] = []
-    if h.end < len(doc) and ex.tok_line[h.end] == last:
+    inline = h.end < len(doc) and ex.tok_line[h.end] == last
+    if inline:
         out.append(last)
     stops = {i for other in ex.fields for i in other.lines} | set(ex.headings)
     k = lm.kept.index(last) + 1 if last in lm.kept else len(lm.kept)
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
         i = lm.kept[k]
-        if i in stops or (i in lm.gap_before and out):
+        text = lm.lines[i].text.strip()
+        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text):
             break
+        if inline and not (text[:1].islower() or _CONNECTOR_END.search(lm.lines[out[-1]].text.strip())):
+            break  # a value printed after its label on the same line runs on only mid-name
         out.append(i)
         k += 1
     return out

@@ -53,7 +53,8 @@ def pct_value(text: str) -> Optional[float]:
     return value if 0 <= value <= 100 else None
 
 
-@Language.factory("ogp_progress", assigns=["doc.spans"], default_config={"patterns": "progress.jsonl"})
+@Language.factory("ogp_progress", assigns=["doc.spans"], requires=["token.norm", "token._.ogp_bol"],
+                  default_config={"patterns": "progress.jsonl"})
 def make_progress(nlp: Language, name: str, patterns: str):
     return ProgressReader(nlp, patterns)
 
