@@ -38,8 +38,9 @@ CONFIG = DATA / "pipeline.cfg"
 __all__ = ["extract_commitments", "commitments_to_csv_rows", "build_pipeline", "CONFIG",
            "COMMITMENT_COLUMNS", "ACTOR_COLUMNS"]
 
-COMMITMENT_COLUMNS = ["number", "title", "section", "status", "status_text", "status_page", "urls", "n_actors",
-                      "irm_completion", "irm_results", "pages", "flags"]
+COMMITMENT_COLUMNS = ["number", "number_printed", "title", "section", "status", "status_text", "status_page",
+                      "progress_pct", "assessments", "n_milestones", "urls", "n_actors", "irm_completion",
+                      "irm_results", "open_gov", "starred", "pages", "flags"]
 ACTOR_COLUMNS = ["report", "number", "title", "name", "acronym", "sector", "role", "page", "line"]
 
 
@@ -173,15 +174,23 @@ def commitments_to_csv_rows(report: CommitmentReport) -> tuple[list[dict], list[
     for c in report.commitments:
         commitments.append({
             "number": c.number,
+            "number_printed": c.number_printed,
             "title": c.title,
             "section": c.section or "",
             "status": c.status or "",
             "status_text": c.status_text or "",
             "status_page": c.status_page if c.status_page is not None else "",
+            "progress_pct": c.progress_pct if c.progress_pct is not None else "",
+            "assessments": " | ".join(
+                "/".join(str(x) for x in (a.level or (f"{a.progress_pct:g}%" if a.progress_pct is not None else ""),
+                                          a.when, a.by) if x) for a in c.assessments),
+            "n_milestones": len(c.milestones),
             "urls": " ".join(c.urls),
             "n_actors": len(c.actors),
             "irm_completion": c.irm.completion or "" if c.irm else "",
             "irm_results": c.irm.results or "" if c.irm else "",
+            "open_gov": c.open_gov or "",
+            "starred": "" if c.starred is None else c.starred,
             "pages": " ".join(str(p) for p in c.pages),
             "flags": " | ".join(c.flags),
         })

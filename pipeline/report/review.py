@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.export import atomic_write_text
-from pipeline.models import Actor, Commitment, CommitmentReport, Correction, Evidence
+from pipeline.models import Actor, Assessment, Commitment, CommitmentReport, Correction, Evidence, Milestone
 from pipeline.score import (
     TITLE_OK_THRESHOLD,
     match_actors,
@@ -132,10 +132,29 @@ def _fields(pred: Optional[Commitment], gold: Optional[Commitment]) -> list[Fiel
         row("IRM completion", lambda c: _irm(c, "completion"), "irm", eq),
         row("IRM results", lambda c: _irm(c, "results"), "irm", eq),
         row("IRM text", lambda c: c.irm.text if c.irm else None, "irm"),
+        row("progress %", lambda c: c.progress_pct, "progress_pct", eq),
+        row("assessments", lambda c: [_assessment(a) for a in c.assessments] or None, None),
+        row("milestones", lambda c: [_milestone(m) for m in c.milestones] or None, None,
+            lambda a, b: (a or []) == (b or [])),
         row("reasons", lambda c: c.reasons, "reasons"),
         row("next steps", lambda c: c.next_steps, "next_steps"),
         row("pages", lambda c: ", ".join(map(str, c.pages)) or None, None),
     ]
+
+
+def _assessment(a: Assessment) -> str:
+    """"limitado · mid_term · irm · “Limitado”" — the level on the OGP scale, when, by whom, as printed."""
+    level = a.level or (f"{a.progress_pct:g}%" if a.progress_pct is not None else "–")
+    return " · ".join(x for x in (level, a.when, a.by, f"“{a.text}”" if a.text else None) if x)
+
+
+def _milestone(m: Milestone) -> str:
+    parts = [f"{m.number}." if m.number else "–", m.text]
+    if m.start or m.end:
+        parts.append(f"({m.start or '?'} – {m.end or '?'})")
+    if m.progress_pct is not None:
+        parts.append(f"{m.progress_pct:g}%")
+    return " ".join(parts)
 
 
 def _actor_rows(pred: Optional[Commitment], gold: Optional[Commitment]) -> list[ActorRow]:
