@@ -234,3 +234,39 @@ def test_the_spacy_pipeline_is_declared_and_leaves_its_results_on_the_doc():
     assert [(s.label_, s.text) for s in doc.spans["ogp_fields"]] == [("RESPONSIBLE", "Institución responsable:")]
     assert [s.label_ for s in doc.spans["ogp_field_values"]] == ["responsable"]
     assert [s.text for s in doc.spans["ogp_milestones"]] == ["Hito 1: Publicar datos: 40% de cumplimiento"]
+
+
+def test_an_irm_end_of_term_report_keeps_every_assessment():
+    """The IRM template's words (synthetic text): completion at mid-term and at the end of term,
+    the open-government answer, the star; the table of contents is not a section."""
+    lines = text_lines(
+        "Mecanismo de Revisión Independiente (IRM): Informe de fin de término 2017-2019\n\n"
+        "Índice\nCompromiso 1.1 Portal de datos ........ 12\nCompromiso 1.2 Compras abiertas ........ 15\n\n"
+        "Compromiso 1.1 Portal de datos\n\nInstitución(es) responsable(s): Ministerio de Datos\n"
+        "Institución(es) de apoyo: Fundación Cívica\n\n"
+        "Cumplimiento: Medio término: Limitado. Fin de término: Sustancial.\n\n"
+        "¿Se avanzó en la apertura del Gobierno? Acceso a la información: Marginalmente.\n\n"
+        "Compromiso 1.2 Compras abiertas\n\nEste es un compromiso estelar.\n\n"
+        "Cumplimiento: Medio término: No iniciado. Fin de término: Completo.\n\n"
+        "¿Se avanzó en la apertura del Gobierno? Significativamente.\n")
+    report = extract_commitments(lines, "irm")
+    assert report.kind == "irm_end_of_term"
+    first, second = report.commitments
+    assert [(c.number, c.title) for c in report.commitments] == [("1.1", "Portal de datos"), ("1.2", "Compras abiertas")]
+    assert [(a.level, a.when, a.by) for a in first.assessments] == [
+        ("sustancial", "end_of_term", "irm"), ("limitado", "mid_term", "irm")]
+    assert (first.status, first.open_gov, first.starred) == ("sustancial", "marginal", None)
+    assert (second.status, second.open_gov, second.starred) == ("completo", "significativo", True)
+    assert [(a.name, a.role) for a in first.actors] == [("Ministerio de Datos", "responsable"), ("Fundación Cívica", "apoyo")]
+
+
+def test_a_national_plan_with_fields_after_their_labels():
+    lines = text_lines(
+        "COMPROMISO NRO. 1: Datos de seguridad\n\nENTIDADES RESPONSABLES: SEGOB, SFP y INAI\n"
+        "OTROS ACTORES INVOLUCRADOS: Red por la Rendición de Cuentas\n\n"
+        "COMPROMISO NRO. 2: Compras\n\n¿Quién ejecuta?\nSecretaría de Hacienda\n\n")
+    first, second = extract_commitments(lines, "plan").commitments
+    assert [(a.name, a.role) for a in first.actors] == [
+        ("SEGOB", "responsable"), ("SFP", "responsable"), ("INAI", "responsable"),
+        ("Red por la Rendición de Cuentas", "apoyo")]
+    assert [(a.name, a.role) for a in second.actors] == [("Secretaría de Hacienda", "responsable")]

@@ -26,7 +26,7 @@ from typing import Iterable
 import spacy
 from spacy.language import Language
 
-from pipeline.extract import components, fields, links, orgs, progress  # noqa: F401  (registers the factories)
+from pipeline.extract import assessment, components, fields, links, orgs, progress  # noqa: F401  (registers the factories)
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import KEY, Block, Extraction, Section
 from pipeline.extract.text import BULLET, MARKER, build_text
@@ -111,6 +111,11 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         evidence["progress_pct"] = _evidence(ex, [sec.progress_line])
         assessments.append(Assessment(when=ex.assessment_when, by=ex.assessment_by, text=sec.progress_text or "",
                                       progress_pct=sec.progress_pct, evidence=evidence["progress_pct"]))
+    for a in sec.assessments_found:
+        if (a.level, a.when) == (sec.status, ex.assessment_when) and a.line == sec.status_line:
+            continue  # the status itself, listed above
+        assessments.append(Assessment(level=a.level, when=a.when, by=ex.assessment_by,
+                                      text=" ".join(lm.lines[a.line].text.split()), evidence=_evidence(ex, [a.line])))
     if irm is not None and irm.completion:
         assessments.append(Assessment(level=irm.completion, by="irm", text=irm.text, evidence=irm.evidence))
     return Commitment(
@@ -123,7 +128,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         status_page=lm.lines[sec.status_line].page if sec.status_line is not None else None,
         assessments=assessments,
         progress_pct=sec.progress_pct,
-        open_gov=irm.results if irm is not None else None,
+        open_gov=sec.open_gov or (irm.results if irm is not None else None),
+        starred=sec.starred,
         milestones=milestones,
         urls=sec.urls,
         actors=actors,

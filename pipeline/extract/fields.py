@@ -42,6 +42,8 @@ _ACRONYM_TAIL = re.compile(r"\(\s*([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑ0-9&.\-]{
 _NOT_ACTOR = re.compile(r"@|https?:|www\.|^\+?[\d\s().\-]{6,}$|\bext\b", re.I)
 _CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
 _NUMBERED_ITEM = re.compile(r"^\W*[A-Za-zÁÉÍÓÚÑáéíóúñ]+\s+\d{1,2}(?:\.\d{1,2})?\s*[:.)]")  # "Hito 1:", "Meta 2."
+_LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e)\s+")
+_ACRONYM = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ0-9&\-]{1,11}$")
 MAX_LINEAR_LINES = 8
 BLOCK_GAP = 0.6
 """Lines of one value block are at most 0.6 line heights apart."""
@@ -155,9 +157,9 @@ class FieldActors:
             for h in hits:
                 if h.spec.field not in ACTOR_FIELDS:
                     continue
-                blocks = beside.get(id(h)) or [_value_after(ex, doc, h)]
-                for block in blocks:
-                    for item_lines, text in _items(ex.lm.lines, block):
+                blocks = [[(i, ex.lm.lines[i].text) for i in b] for b in beside.get(id(h), [])]
+                for block in blocks or [_value_after(ex, doc, h)]:
+                    for item_lines, text in _items(block):
                         actor = _actor(ex, doc, h.spec, item_lines, text, hits)
                         if actor and not any(a.key == actor.key for a in found):
                             found.append(actor)
@@ -236,15 +238,15 @@ def _blocks(lines: list[Line], indices: list[int]) -> list[list[int]]:
     return blocks
 
 
-def _value_after(ex, doc: Doc, h: FieldHit) -> list[int]:
-    """The value that follows a label: the rest of its line, then lines up to the next field,
-    heading, blank line or gap."""
+def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
+    """The value that follows a label, as (line, text): the rest of its line, then lines up to the
+    next field, heading, blank line or gap."""
     lm = ex.lm
     last = h.lines[-1]
-    out: list[int] = []
+    out: list[tuple[int, str]] = []
     inline = h.end < len(doc) and ex.tok_line[h.end] == last
     if inline:
-        out.append(last)
+        out.append((last, doc[h.end:ex.line_end_tok[last]].text))
     stops = {i for other in ex.fields for i in other.lines} | set(ex.headings)
     k = lm.kept.index(last) + 1 if last in lm.kept else len(lm.kept)
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
@@ -252,20 +254,20 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[int]:
         text = lm.lines[i].text.strip()
         if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text):
             break
-        if inline and not (text[:1].islower() or _CONNECTOR_END.search(lm.lines[out[-1]].text.strip())):
+        if inline and not (text[:1].islower() or _CONNECTOR_END.search(out[-1][1].strip())):
             break  # a value printed after its label on the same line runs on only mid-name
-        out.append(i)
+        out.append((i, lm.lines[i].text))
         k += 1
     return out
 
 
-def _items(lines: list[Line], block: list[int]) -> list[tuple[list[int], str]]:
-    """The organisations a value lists: one per bullet, per line that starts a new name, or per
-    ';'-separated part."""
+def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
+    """The organisations a value (its lines and their text) lists: one per bullet, per line that
+    starts a new name, or per ';'-separated part."""
     items: list[tuple[list[int], list[str]]] = []
-    bulleted = any(_ITEM_BULLET.match(lines[i].text) for i in block)
-    for i in block:
-        text = MARKER.sub("", lines[i].text).strip()
+    bulleted = any(_ITEM_BULLET.match(t) for _, t in block)
+    for i, raw in block:
+        text = MARKER.sub("", raw).strip()
         if not text:
             continue
         bullet = _ITEM_BULLET.match(text)
@@ -282,7 +284,10 @@ def _items(lines: list[Line], block: list[int]) -> list[tuple[list[int], str]]:
     for idx, parts in items:
         for piece in re.split(r"\s*;\s*", " ".join(parts)):
             piece = " ".join(piece.split()).strip(" .,:")
-            if piece:
+            acronyms = [p for p in _LIST_SPLIT.split(piece) if p]
+            if len(acronyms) > 1 and all(_ACRONYM.match(p) for p in acronyms):
+                out += [(idx, p) for p in acronyms]  # "SEGOB, SFP y INAI"
+            elif piece:
                 out.append((idx, piece))
     return out
 

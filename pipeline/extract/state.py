@@ -94,6 +94,9 @@ class Section:
     progress_text: Optional[str] = None
     progress_line: Optional[int] = None
     milestones: list = field(default_factory=list)  # MilestoneFound
+    assessments_found: list = field(default_factory=list)  # assessment.AssessmentFound
+    open_gov: Optional[str] = None
+    starred: Optional[bool] = None
 
     def narrative_end(self) -> int:
         """Token where the narrative stops and the self-assessment blocks begin."""

@@ -1,0 +1,90 @@
+"""Assessments printed by IRM reports and progress reports (`pipeline/data/extract/assessment.jsonl`).
+
+In each commitment section, `ogp_assessment` reads
+- completion levels on the OGP scale after a cue ("Cumplimiento", "Nivel de cumplimiento"), each
+  with its moment when one is printed before it ("Medio término: Limitado. Fin de término:
+  Sustancial"), else the report's own moment (from its kind);
+- the answer to "¿Se avanzó en la apertura del Gobierno?" (`Commitment.open_gov`);
+- a star ("compromiso estelar", ✪).
+
+A level is taken only within a few tokens of its cue, so prose that mentions a "limited" effort
+elsewhere is not an assessment. The section's status is the latest assessment's level when the
+report's own status reader found none. Results go to `doc.spans["ogp_assessments"]`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from pipeline.extract.components import PatternReader
+from pipeline.extract.state import state
+
+SPAN_KEY = "ogp_assessments"
+WINDOW = 14
+"""Tokens after a cue within which its levels (and their moments) are printed."""
+ORDER = {"design": 0, "mid_term": 1, "progress_report": 2, "self_assessment": 3, "end_of_term": 4, None: -1}
+"""Moments in time, for "the latest assessment"."""
+
+
+@dataclass
+class AssessmentFound:
+    level: str
+    when: Optional[str]
+    start: int
+    end: int
+    line: int
+
+
+@Language.factory("ogp_assessment", assigns=["doc.spans"], requires=["token.norm"],
+                  default_config={"patterns": "assessment.jsonl"})
+def make_assessment(nlp: Language, name: str, patterns: str):
+    return AssessmentReader(nlp, patterns)
+
+
+class AssessmentReader(PatternReader):
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        spans = []
+        for sec in ex.sections:
+            span = doc[sec.start:sec.end]
+            found = sorted(((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span)),
+                           key=lambda m: (m[1], -(m[2] - m[1])))
+            found = _longest(found)
+            for k, (label, s, e) in enumerate(found):
+                if label == "CUE":
+                    when, limit = None, e + WINDOW
+                    for label2, s2, e2 in found[k + 1:]:
+                        if s2 >= limit or label2 in ("CUE", "OPEN_CUE"):
+                            break
+                        if label2.startswith("WHEN:"):
+                            when = label2.split(":", 1)[1]
+                            limit = e2 + WINDOW
+                        elif label2.startswith("LEVEL:"):
+                            sec.assessments_found.append(AssessmentFound(label2.split(":", 1)[1], when or ex.assessment_when,
+                                                                         s, e2, ex.tok_line[s2]))
+                            spans.append(Span(doc, s, e2, label=label2))
+                            limit = e2 + WINDOW
+                elif label == "OPEN_CUE" and sec.open_gov is None:
+                    answer = next((lab for lab, s2, _ in found[k + 1:] if s2 < e + WINDOW and lab.startswith("OPEN:")), None)
+                    if answer:
+                        sec.open_gov = answer.split(":", 1)[1]
+                elif label == "STAR":
+                    sec.starred = True
+            if sec.status is None and sec.assessments_found:
+                latest = max(sec.assessments_found, key=lambda a: ORDER.get(a.when, -1))
+                sec.status, sec.status_line = latest.level, latest.line
+                sec.status_text = doc[latest.start:latest.end].text
+        doc.spans[SPAN_KEY] = spans
+        return doc
+
+
+def _longest(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    for label, s, e in found:
+        if out and s < out[-1][2]:
+            continue
+        out.append((label, s, e))
+    return out
