@@ -100,7 +100,8 @@ def is_toc_entry(text: str) -> bool:
 def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int]) -> list[int]:
     """Indices of the title lines right above line `anchor`: heading-like lines (no sentence end,
     no bullet, not in `stops`) of one type size, close together, not above `floor`. Where the
-    page gives type sizes, the title is set larger than the anchor field."""
+    page gives type sizes, the title is set larger than the anchor field, or in bold when the
+    field is not."""
     out: list[int] = []
     i = anchor - 1
     while i >= floor and len(out) < MAX_TITLE_LINES:
@@ -123,8 +124,10 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
         i -= 1
     if out:
         top, field = size(lines[out[0]]), size(lines[anchor])
-        if top is not None and field is not None and lines[anchor].bbox is not None and top < field * (1 + SIZE_TOLERANCE):
-            return []  # not set apart from the field: body text, not a title
+        bold_title = bool(getattr(lines[out[0]], "bold", None)) and not getattr(lines[anchor], "bold", None)
+        if top is not None and field is not None and lines[anchor].bbox is not None \
+                and top < field * (1 + SIZE_TOLERANCE) and not bold_title:
+            return []  # not set apart from the field (larger or bold type): body text, not a title
     return out
 
 
