@@ -238,10 +238,12 @@ def test_the_spacy_pipeline_is_declared_and_leaves_its_results_on_the_doc():
 
 def test_an_irm_end_of_term_report_keeps_every_assessment():
     """The IRM template's words (synthetic text): completion at mid-term and at the end of term,
-    the open-government answer, the star; the table of contents is not a section."""
+    the open-government answer, the star; the table of contents and a template leftover heading
+    are not sections."""
     lines = text_lines(
         "Mecanismo de Revisión Independiente (IRM): Informe de fin de término 2017-2019\n\n"
         "Índice\nCompromiso 1.1 Portal de datos ........ 12\nCompromiso 1.2 Compras abiertas ........ 15\n\n"
+        "Compromiso X: Título del compromiso\n\n"
         "Compromiso 1.1 Portal de datos\n\nInstitución(es) responsable(s): Ministerio de Datos\n"
         "Institución(es) de apoyo: Fundación Cívica\n\n"
         "Cumplimiento: Medio término: Limitado. Fin de término: Sustancial.\n\n"

@@ -153,6 +153,8 @@ class Sectioner(PatternReader):
                     ex.summary.append(headings.SummaryEntry(number, line, line, lm.lines[line].text.strip()))
                     continue
                 title_start = end - 1 if label == "COMMITMENT_OPEN" else end
+                if any(lab == "PLACEHOLDER" and title_start <= s <= title_start + 1 for lab, s, _ in ex.headings[line]):
+                    continue  # "Compromiso X: Título del compromiso": a template leftover
                 sections.append(self._section(doc, ex, number, line, title_start, heads, part, part_line))
                 boundaries.append(line)
         ex.layout = "numbered"
