@@ -272,3 +272,16 @@ def test_a_national_plan_with_fields_after_their_labels():
         ("SEGOB", "responsable"), ("SFP", "responsable"), ("INAI", "responsable"),
         ("Red por la Rendición de Cuentas", "apoyo")]
     assert [(a.name, a.role) for a in second.actors] == [("Secretaría de Hacienda", "responsable")]
+
+
+@pytest.mark.slow
+def test_a_two_million_character_report_is_one_doc():
+    """Over spaCy's default 1,000,000-character cap (a ~800-page report): extracted, not E088."""
+    seed = Path("corpus/000_5431f427d6bef971.txt").read_text(encoding="utf-8").splitlines()
+    lines, size = [], 0
+    while size < 2_000_000:
+        for t in seed:
+            lines.append(Line(text=t, page=1 + len(lines) // 60, line=len(lines) + 1))
+            size += len(t) + 1
+    report = extract_commitments(lines, "long")
+    assert sorted(c.number for c in report.commitments) == sorted(str(n) for n in range(1, 14))

@@ -34,6 +34,8 @@ from pipeline.models import (Actor, Assessment, Commitment, CommitmentReport, Ev
                              Milestone)
 
 CONFIG = DATA / "pipeline.cfg"
+MAX_CHARS = 50_000_000
+"""The longest report text extracted as one Doc (~20,000 pages)."""
 
 __all__ = ["extract_commitments", "commitments_to_csv_rows", "build_pipeline", "CONFIG",
            "COMMITMENT_COLUMNS", "ACTOR_COLUMNS"]
@@ -50,6 +52,10 @@ def build_pipeline() -> Language:
     config = spacy.util.load_config(CONFIG)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     nlp.initialize()  # the rule components load their patterns here
+    # spaCy's 1,000,000-character cap guards its parser and entity recogniser, whose memory grows
+    # with the text; this pipeline is a tokenizer and rule components, linear in the text, and a
+    # 400-page report is one Doc so that sections and names can run across pages
+    nlp.max_length = MAX_CHARS
     return nlp
 
 
