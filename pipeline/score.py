@@ -495,7 +495,7 @@ def score_corpus(gold_root: Path, pred_root: Path) -> dict:
     if not gold_files:
         raise ValueError(f"{gold_root}: no */commitments.json gold files")
     reports = []
-    by_source = _predictions_by_source(pred_root)
+    by_source = _by_source(pred_root)
     for gold_file in gold_files:
         name = gold_file.parent.name
         gold = load_report(gold_file)
@@ -524,11 +524,26 @@ def score_corpus(gold_root: Path, pred_root: Path) -> dict:
     }
 
 
-def _predictions_by_source(pred_root: Path) -> dict[str, Path]:
-    """SHA-256 of the input file → its `commitments.json`: gold names the file it describes by
-    its content, so a report pairs with its gold whatever its file or folder is called."""
+def gold_by_source(gold_root: Path) -> dict[str, Path]:
+    """SHA-256 of the input file each gold set describes → its `commitments.json`."""
+    return _by_source(Path(gold_root))
+
+
+def find_gold(gold_root: Path, sha256: Optional[str], name: str) -> Optional[Path]:
+    """The gold file of a report: the one naming the report's input by content, else the one in
+    the folder of the report's name; None when there is none."""
+    by_sha = gold_by_source(gold_root).get(sha256 or "")
+    if by_sha is not None:
+        return by_sha
+    named = Path(gold_root) / name / "commitments.json"
+    return named if named.is_file() else None
+
+
+def _by_source(root: Path) -> dict[str, Path]:
+    """SHA-256 of the input file → the `commitments.json` under `root` that names it: gold names
+    the file it describes by content, so a report pairs with its gold whatever it is called."""
     out: dict[str, Path] = {}
-    for f in sorted(pred_root.glob("*/commitments.json")):
+    for f in sorted(root.glob("*/commitments.json")):
         try:
             sha = json.loads(f.read_text(encoding="utf-8")).get("source_sha256")
         except (OSError, ValueError, AttributeError):
