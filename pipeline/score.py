@@ -38,9 +38,14 @@ Metrics (every wrong value is listed, not only counted)
   all actors of the report (``micro_all``: gold actors of missed commitments count as missed,
   actors of extra commitments as extra), and per commitment; sector and role accuracy on matched
   actors;
-- IRM: accuracy of `irm.completion` and `irm.results` (a null `irm` counts as both levels null).
+- IRM: accuracy of `irm.completion` and `irm.results` (a null `irm` counts as both levels null);
+- progress: the commitment's printed % (`progress_pct`, to 0.1) where the gold has one;
+- milestones of matched commitments: paired by printed number, then by text similarity >=
+  ``TITLE_MATCH_THRESHOLD``; found, text right (ratio >= ``TITLE_OK_THRESHOLD``), % and dates exact;
+- the kind of report (gold and predicted, not a rate).
 
-``score_corpus`` scores every ``gold_root/X/commitments.json`` that has ``pred_root/X/commitments.json``,
+``score_corpus`` scores every ``gold_root/X/commitments.json`` against the prediction of the same input
+file (the `source_sha256` both carry; else ``pred_root/X/commitments.json``),
 adds text CER/WER of the raw ``text.txt`` and the repaired ``clean.txt`` (pages split by form feeds,
 page N = the N-th chunk) on the gold pages ``gold_root/X/text/NNN.txt``, and sums everything into an
 overall entry (counts summed, rates recomputed). The text is compared line by line with
