@@ -285,3 +285,20 @@ def test_a_two_million_character_report_is_one_doc():
             size += len(t) + 1
     report = extract_commitments(lines, "long")
     assert sorted(c.number for c in report.commitments) == sorted(str(n) for n in range(1, 14))
+
+
+def test_designed_plan_whose_titles_sit_over_a_question_field():
+    """No numbers, no dates field: each title (larger type) sits over "¿Qué se va a hacer?", and
+    "¿Quién ejecuta?" further down names the responsible."""
+    page_lines = []
+    for n, (title, who) in enumerate([("Presupuesto participativo", "Municipalidad de Lima"),
+                                      ("Datos de salud", "Ministerio de Salud")]):
+        page = Page(n + 1)
+        page.add(title, 60, 50, size=18, width=300)
+        page.add("¿Qué se va a hacer?", 60, 90, width=100).add("Abrir los datos del presupuesto.", 60, 104, width=200)
+        page.add("¿Quién ejecuta?", 60, 140, width=80).add(who, 60, 154, width=200)
+        page_lines += page.lines
+    report = extract_commitments(page_lines, "plan")
+    assert [(c.number, c.title) for c in report.commitments] == [("1", "Presupuesto participativo"), ("2", "Datos de salud")]
+    assert [[(a.name, a.role) for a in c.actors] for c in report.commitments] == [
+        [("Municipalidad de Lima", "responsable")], [("Ministerio de Salud", "responsable")]]

@@ -215,16 +215,17 @@ class Sectioner(PatternReader):
         return kept
 
     def _anchored(self, doc: Doc, ex, heads) -> list[Section]:
-        """Commitments without a number: each occurrence of the template field that recurs
-        most, with the title printed right above it."""
+        """Commitments without a number: each occurrence of the template field found most often
+        right under a title (a field that opens a template block wins ties), with that title."""
         lm = ex.lm
         stops = {i for h in ex.fields for i in h.lines} | set(heads)
         groups: dict[str, list] = {}
         for h in ex.fields:
-            if h.spec.anchor:
-                groups.setdefault(f"{h.spec.field}|{doc[h.start:h.end].text.lower()}", []).append(h)
+            groups.setdefault(f"{h.spec.field}|{doc[h.start:h.end].text.lower()}", []).append(h)
         best: list[tuple[int, list[int]]] = []
-        for hits in groups.values():
+        # fields that open a template block first: another field under every title wins only
+        # when it finds more titles
+        for hits in sorted(groups.values(), key=lambda hs: not hs[0].spec.anchor):
             titled = []
             for k, h in enumerate(hits):
                 floor = hits[k - 1].lines[-1] + 1 if k else 0

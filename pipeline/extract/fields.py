@@ -247,12 +247,14 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
     inline = h.end < len(doc) and ex.tok_line[h.end] == last
     if inline:
         out.append((last, doc[h.end:ex.line_end_tok[last]].text))
-    stops = {i for other in ex.fields for i in other.lines} | set(ex.headings)
+    stops = {i for other in ex.fields for i in other.lines} | set(ex.headings) | \
+        {i for sec in ex.sections for i in sec.title_lines}
     k = lm.kept.index(last) + 1 if last in lm.kept else len(lm.kept)
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
         i = lm.kept[k]
         text = lm.lines[i].text.strip()
-        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text):
+        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) \
+                or (lm.lines[i].page != lm.lines[last].page and lm.lines[i].bbox is not None):
             break
         if inline and not (text[:1].islower() or _CONNECTOR_END.search(out[-1][1].strip())):
             break  # a value printed after its label on the same line runs on only mid-name
