@@ -212,7 +212,7 @@ class OrgFinder:
         mentions = _choose(mentions + self._defined(doc, mentions))
         mentions = self._acronyms(doc, ex, mentions)
         mentions = _choose(mentions + self._listed(doc, mentions))
-        mentions = self._coordinated(doc, self._short_names(doc, mentions))
+        mentions = self._sectors(doc, self._coordinated(doc, self._short_names(doc, mentions)))
         ex.mentions = mentions
         self._printed_acronyms(doc, ex)
         return doc
@@ -519,6 +519,44 @@ class OrgFinder:
             queue.sort()
         return sorted(out, key=lambda m: m.start)
 
+    def _sectors(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """The sector of an organisation no gazetteer row gives one, from what the report says:
+        a legal suffix of an association (`A.C.`, `S.C.`), a civil-society word right after the head
+        (`Contraloría Ciudadana`) or anywhere in a name with no head (`Núcleo de Organizaciones de
+        la Sociedad Civil`), a place in a list the report opens as civil society's (`las
+        organizaciones de la sociedad civil X, Y …`, up to the sentence's end or the first
+        organisation of another sector the gazetteer knows; it overrides no sector but a public
+        head noun's default); the same name elsewhere with or
+        without its suffix takes that sector."""
+        civil = self.words.get("civil", set())
+        scopes = []
+        for tok in doc:
+            if tok.norm_ in _LIST_TRIGGER and tok.text.islower():
+                nxt = [t.norm_ for t in doc[tok.i + 1:tok.i + 5]]
+                if "civil" in nxt[:4] or any(m.start in (tok.i + 1, tok.i + 2) for m in mentions):
+                    scopes.append((tok.i, tok.sent.end))
+        out = []
+        for m in mentions:
+            sector = m.sector
+            if m.source in ("head", "list", "suffix") and not m.org_name:
+                words = [t.norm_ for t in doc[m.start:m.end]]
+                head = self.head_by_key.get(f"singular|{doc[m.start].text}")
+                if "a.c." in fold(m.name) or "s.c." in fold(m.name) or (head and len(words) > 1 and words[1] in civil) or (
+                        head is None and any(w in civil for w in words)):
+                    sector = "sociedad_civil"
+                for s0, s1 in scopes:
+                    if sector in (None, "gobierno") and s0 < m.start < s1 and not any(
+                            o.source == "gazetteer" and o.sector not in (None, "sociedad_civil") and s0 < o.start < m.start
+                            for o in mentions):
+                        sector = "sociedad_civil"
+            out.append(replace(m, sector=sector) if sector != m.sector else m)
+        by_base = {}
+        for m in out:
+            if m.sector and m.source in ("head", "list", "suffix") and not m.org_name:
+                by_base.setdefault(_base(m.key), m.sector)
+        return [replace(m, sector=by_base[_base(m.key)]) if m.sector is None and _base(m.key) in by_base else m
+                for m in out]
+
     def _lower_tail(self, doc: Doc, end: int) -> int:
         """`…, Equis justicia para las mujeres y Global Thought`: in a list of organisations, lower-case
         words after a name, up to the next item (`y` and a capital, a comma) or the stop, are the
@@ -568,7 +606,8 @@ class OrgFinder:
             short = out[-1] if out and out[-1].end - out[-1].start == 1 else None
             if (short is not None and m.source == "head" and short.source in ("acronym", "gazetteer")
                     and (short.end == m.start or short.end == w + 1 and doc[w + 1].text == ",")):
-                out[-1] = replace(short, end=m.end)  # `GESOC, Agencia para el Desarrollo`: the acronym's organisation
+                # `GESOC, Agencia para el Desarrollo`: the acronym's organisation, named as printed
+                out[-1] = replace(short, end=m.end, name=self._display(doc[short.start:m.end]))
                 continue
             if m.source == "head" and m.start >= 2 and doc[m.start - 1].text == "/":
                 j = m.start - 2
@@ -730,6 +769,11 @@ class OrgFinder:
 def _join(words: list[str]) -> str:
     text = " ".join(words)
     return re.sub(r"\s+([,.;:)])", r"\1", text).replace("( ", "(")
+
+
+def _base(key: str) -> str:
+    """A folded name without its legal suffix."""
+    return re.sub(r",?\s*(?:a\.\s?c\.?|s\.\s?c\.?)$", "", key).strip()
 
 
 def _covered(mentions: list[Mention]) -> set[int]:
