@@ -201,8 +201,9 @@ class OrgFinder:
                 cands.append(Mention(s, end, self.gaz.form_text[fold(name)], hit.key, hit.sector, hit.kind,
                                      "gazetteer", org_name=hit.name))
                 continue
-            fz = self._fuzzy_at(doc, s)
-            if fz:
+            intact = all(t.norm_ in self.connectors or zipf_frequency(t.text.lower(), "es") >= 2.5 for t in tokens)
+            fz = None if intact else self._fuzzy_at(doc, s)
+            if fz:  # only a name the OCR damaged (a rare word in it): an intact one is what the report prints
                 org, form, fz_end = fz
                 cands.append(Mention(s, fz_end, form, org.key, org.sector, org.kind, "fuzzy", org_name=org.name))
             else:
