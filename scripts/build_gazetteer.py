@@ -167,7 +167,7 @@ class Cutter:
                     out.append(", ".join(parts[k:run]))
                     k = run
                     continue
-            elif (len(part.split()) == 1 and part[1:].islower() and zipf_frequency(fold(part), "es") < 3.0
+            elif (len(part.split()) == 1 and part[1:].islower() and zipf_frequency(fold(part), "es") < 4.5
                   and k + 1 < len(parts)
                   and self._starts_with_head(parts[k + 1]) and "(" not in parts[k + 1]):
                 out.append(f"{part}, {parts[k + 1]}")

@@ -2,9 +2,12 @@
 their roles (`ogp_actors`).
 
 Mentions come from the gazetteer (PhraseMatcher on accent-free lower case), from head-noun patterns
-for organisations it does not list (`Secretaría de …`, `Instituto Nacional de …`, `… A.C.`), from
-acronyms (in parentheses after a name, or bare once the report has printed them), and from the
-items of a list of organisations (`las organizaciones de la sociedad civil X, Y y Z`). A plural head
+for organisations it does not list (`Secretaría de …`, `Ministerio de …`, `… A.C.`), from acronyms
+(in parentheses after a name, also a name with commas or with no head noun that the report defines
+so, or bare once the report has printed them), from the items of a list of organisations (`las
+organizaciones de la sociedad civil X, Y y Z`), and from names coordinated with an organisation or
+following a participation noun (`con el acompañamiento de X, Y y la Z`). Names the gazetteer does
+not know get their sector from the report (head noun, legal suffix, a civil-society list). A plural head
 opens a coordinated list that is split into one organisation per item (`las Secretarías de Marina,
 Defensa Nacional` → Secretaría de Marina, Secretaría de la Defensa Nacional).
 
@@ -451,8 +454,8 @@ class OrgFinder:
             while s - 1 >= 0 and s - 1 not in covered and not doc[s].is_sent_start and (
                     doc[s - 1]._.ogp_name or doc[s - 1].norm_ in self.connectors):
                 s -= 1
-            while s < k and not doc[s]._.ogp_name:
-                s += 1
+            while s < k and not (doc[s]._.ogp_name and fold(doc[s].text[0]) == fold(doc[k + 1].text[0])):
+                s += 1  # the name opens with the acronym's initial (`Participaron el Núcleo … (NOCA)`)
             words = [t for t in doc[s:k] if t.norm_ not in self.connectors]
             if len(words) < 2 or any(t.norm_ in self.generic for t in words[:1]):
                 continue
@@ -582,6 +585,8 @@ class OrgFinder:
         Educación e Investigación`: after a name, `, A(, B) y C` made of single capitalised common
         nouns (or words the OCR damaged) is the rest of that name, not more organisations. The end
         of that enumeration, or None."""
+        if i >= len(doc) or doc[i].text != ",":
+            return None
         k, seen_y = i, False
         while k + 1 < len(doc) and (doc[k].text == "," and not seen_y or doc[k].norm_ in ("y", "e")):
             seen_y = seen_y or doc[k].norm_ in ("y", "e")
@@ -591,8 +596,10 @@ class OrgFinder:
                 return None
             k += 2
             if seen_y:
-                after = doc[k] if k < len(doc) else None
-                return k if after is None or not after._.ogp_name else None
+                if k < len(doc) and doc[k]._.ogp_name:
+                    return None  # `…, y México Evalúa`: a name of its own
+                k = self._run_end(doc, k - 1, len(doc))  # `… y Territorio del Sur`
+                return k if k >= len(doc) or not doc[k]._.ogp_name else None
         return None
 
     def _short_names(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
