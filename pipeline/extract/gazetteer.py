@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
@@ -35,6 +36,7 @@ class Organization:
     sector: str | None
     kind: str  # actor | forum | evaluator | collective
     aliases: tuple[str, ...] = ()
+    source: str = ""
 
 
 @dataclass
@@ -45,17 +47,24 @@ class Gazetteer:
     form_text: dict[str, str] = field(default_factory=dict)  # folded form → form as written
 
     @classmethod
-    def load(cls, path: Path) -> "Gazetteer":
+    def load(cls, path: Path, exclude: Iterable[str] = ()) -> "Gazetteer":
+        """The rows of `path` but those whose canonical name is in `exclude`."""
+        left_out = {fold(name) for name in exclude}
         orgs = []
         for n, row in enumerate(_rows(path), 1):
-            if len(row) < 5:
-                raise ValueError(f"{path}: row {n} needs 5 tab-separated columns, got {len(row)}: {row}")
-            name, acronym, sector, kind, aliases = row[:5]
+            if len(row) != 6:
+                raise ValueError(f"{path}: row {n} needs 6 tab-separated columns, got {len(row)}: {row}")
+            name, acronym, sector, kind, aliases, source = row
             if kind not in {"actor", "forum", "evaluator", "collective"}:
                 raise ValueError(f"{path}: row {n}: unknown kind {kind!r}")
+            if not source or source == "-":
+                raise ValueError(f"{path}: row {n}: {name!r} cites no source")
+            if fold(name) in left_out:
+                continue
             alias_list = tuple(a.strip() for a in aliases.split(" | ") if a.strip() and a.strip() != "-")
             orgs.append(Organization(key=fold(name), name=name, acronym=None if acronym == "-" else acronym,
-                                     sector=None if sector == "-" else sector, kind=kind, aliases=alias_list))
+                                     sector=None if sector == "-" else sector, kind=kind, aliases=alias_list,
+                                     source=source))
         gaz = cls(orgs)
         for org in orgs:
             for form in (org.name, *org.aliases):

@@ -2,9 +2,12 @@
 their roles (`ogp_actors`).
 
 Mentions come from the gazetteer (PhraseMatcher on accent-free lower case), from head-noun patterns
-for organisations it does not list (`Secretaría de …`, `Instituto Nacional de …`, `… A.C.`), from
-acronyms (in parentheses after a name, or bare once the report has printed them), and from the
-items of a list of organisations (`las organizaciones de la sociedad civil X, Y y Z`). A plural head
+for organisations it does not list (`Secretaría de …`, `Ministerio de …`, `… A.C.`), from acronyms
+(in parentheses after a name, also a name with commas or with no head noun that the report defines
+so, or bare once the report has printed them), from the items of a list of organisations (`las
+organizaciones de la sociedad civil X, Y y Z`), and from names coordinated with an organisation or
+following a participation noun (`con el acompañamiento de X, Y y la Z`). Names the gazetteer does
+not know get their sector from the report (head noun, legal suffix, a civil-society list). A plural head
 opens a coordinated list that is split into one organisation per item (`las Secretarías de Marina,
 Defensa Nacional` → Secretaría de Marina, Secretaría de la Defensa Nacional).
 
@@ -44,14 +47,18 @@ def _prep_chain(norms: list[str]) -> bool:
 
 
 @Language.factory("ogp_orgs", default_config={"gazetteer": "organizations.tsv", "heads": "heads.tsv",
-                                               "words": "words.tsv", "fuzzy_cutoff": 88})
-def make_orgs(nlp: Language, name: str, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float):
-    return OrgFinder(nlp, gazetteer, heads, words, fuzzy_cutoff)
+                                               "words": "words.tsv", "fuzzy_cutoff": 88, "exclude": []})
+def make_orgs(nlp: Language, name: str, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float,
+              exclude: list[str]):
+    """`exclude`: canonical names of gazetteer rows left out (the leave-own-organisations-out
+    evaluation, `pipeline.evaluate_loo`)."""
+    return OrgFinder(nlp, gazetteer, heads, words, fuzzy_cutoff, exclude)
 
 
 class OrgFinder:
-    def __init__(self, nlp: Language, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float):
-        self.gaz = Gazetteer.load(data_path(gazetteer))
+    def __init__(self, nlp: Language, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float,
+                 exclude: list[str] = ()):
+        self.gaz = Gazetteer.load(data_path(gazetteer), exclude=exclude)
         self.heads: list[Head] = load_heads(data_path(heads))
         self.words = load_words(data_path(words))
         self.cutoff = fuzzy_cutoff
@@ -78,6 +85,9 @@ class OrgFinder:
         self.suffixes = self.words.get("suffix", set())
         self.generic = self.words.get("generic", set())
         self.confusable = self.words.get("confusable", set())
+        self.participation = self.words.get("participation", set())
+        self.articles = self.words.get("article", set())
+        self.linking = self.words.get("linking", set())
 
     # ------------------------------------------------------------------ helpers
     def _is_head_at(self, doc: Doc, i: int) -> bool:
@@ -123,8 +133,15 @@ class OrgFinder:
                     if article:
                         k += 1
                     if (article and self._is_head_at(doc, k)) or k in self._known_starts or (
-                            self._is_head_at(doc, k) and doc[k].norm_ in self.singular_heads):
-                        break
+                            self._is_head_at(doc, k) and doc[k].norm_ in self.singular_heads) or (
+                            article and k + 1 < limit and doc[k]._.ogp_name and doc[k + 1]._.ogp_name
+                            and doc[k].norm_ not in self.connectors and doc[k + 1].norm_ not in self.connectors):
+                        break  # `… y la Guardia Nacional`: an article and a capitalised name open the next one
+                    if not article and k < limit and doc[k]._.ogp_name and doc[k].norm_ not in self.connectors and (
+                            (doc[k].text.isupper() and len(doc[k].text) >= 3 and not doc[j - 1].text.isupper())
+                            or (any(t.norm_ in ("y", "e") for t in doc[i:j]) and k + 1 < limit
+                                and doc[k + 1]._.ogp_name and doc[k + 1].norm_ not in self.connectors)):
+                        break  # `… y FUNDAR`, `… de Defensa y Promoción de los Derechos Humanos y México Evalúa`
                 j += 1
                 continue
             break
@@ -169,6 +186,8 @@ class OrgFinder:
                 plural_items.extend(self._plural(doc, head, s, e))
                 continue
             end = self._run_end(doc, e, len(doc))
+            if end <= e and head.sector == "sociedad_civil":
+                end = self._sentence_case_end(doc, e)
             if end <= e:
                 continue
             known = [c for c in cands if c.source == "gazetteer" and c.start == s and c.end < end
@@ -185,16 +204,19 @@ class OrgFinder:
                 cands.append(Mention(s, end, self.gaz.form_text[fold(name)], hit.key, hit.sector, hit.kind,
                                      "gazetteer", org_name=hit.name))
                 continue
-            fz = self._fuzzy_at(doc, s)
-            if fz:
+            intact = all(t.norm_ in self.connectors or zipf_frequency(t.text.lower(), "es") >= 2.5 for t in tokens)
+            fz = None if intact else self._fuzzy_at(doc, s)
+            if fz:  # only a name the OCR damaged (a rare word in it): an intact one is what the report prints
                 org, form, fz_end = fz
                 cands.append(Mention(s, fz_end, form, org.key, org.sector, org.kind, "fuzzy", org_name=org.name))
             else:
                 cands.append(Mention(s, end, name, fold(name), head.sector, "actor", "head"))
         mentions = _choose(cands + plural_items)
         mentions = self._suffixed(doc, mentions)
+        mentions = _choose(mentions + self._defined(doc, mentions))
         mentions = self._acronyms(doc, ex, mentions)
         mentions = _choose(mentions + self._listed(doc, mentions))
+        mentions = self._sectors(doc, self._coordinated(doc, self._short_names(doc, mentions)))
         ex.mentions = mentions
         self._printed_acronyms(doc, ex)
         return doc
@@ -216,6 +238,21 @@ class OrgFinder:
         _, form, end = best
         org = self.gaz.by_form[form]
         return org, self.gaz.form_text[form], end
+
+    def _sentence_case_end(self, doc: Doc, e: int) -> int:
+        """`Red en defensa de los derechos digitales,`: civil-society names are often printed in
+        sentence case. After such a head noun, a connector and lower-case words up to a comma,
+        semicolon, stop, slash or parenthesis (at most eight words) are the name; anything else
+        (a verb's clause running on) is not."""
+        if e >= len(doc) or doc[e].norm_ not in self.connectors:
+            return e
+        for k in range(e, min(e + 9, len(doc))):
+            tok = doc[k]
+            if tok.text in (",", ";", ".", "/", "(", ")"):
+                return k if k > e + 1 and doc[k - 1].norm_ not in self.connectors else e
+            if not (tok.text.islower() and tok.text.isalpha()) or k > e and tok.is_sent_start:
+                return e
+        return e
 
     def _split_before_suffix(self, doc: Doc, e: int, end: int) -> int:
         """`Colectivo Medicamentos Accesibles y Datos para la Salud Pública, A.C.`: a legal suffix
@@ -362,7 +399,9 @@ class OrgFinder:
         gazetteer knows is a mention of its organisation."""
         by_acronym: dict[str, Mention] = {}
         out = []
+        starts = {m.start for m in mentions}
         for m in mentions:
+            m = self._defined_over_commas(doc, m, starts)
             e = m.end
             if e + 2 < len(doc) and doc[e].text == "(" and doc[e + 2].text == ")" and self._acronym_like(doc[e + 1].text, True):
                 m = replace(m, end=e + 3, acronym=doc[e + 1].text)
@@ -397,6 +436,225 @@ class OrgFinder:
             out.append(Mention(tok.i, tok.i + 1, org.name, org.key, org.sector, org.kind, "acronym",
                                acronym=tok.text, org_name=org.name))
         return sorted(out, key=lambda m: m.start)
+
+    def _defined(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """`el Núcleo de Organizaciones de la Sociedad Civil (NOSC)`: a name with no head noun that
+        the report defines with an acronym. The name is the capitalised words and connectors right
+        before the parenthesis; it counts when the acronym opens with the name's initial and its
+        letters appear, in order, in the name."""
+        ends = {m.end for m in mentions}
+        covered = _covered(mentions)
+        found = []
+        for tok in doc:
+            k = tok.i
+            if not (tok.text == "(" and k + 2 < len(doc) and doc[k + 2].text == ")" and k not in ends
+                    and k - 1 not in covered and _ACRONYM.match(doc[k + 1].text)):
+                continue
+            s = k
+            while s - 1 >= 0 and s - 1 not in covered and not doc[s].is_sent_start and (
+                    doc[s - 1]._.ogp_name or doc[s - 1].norm_ in self.connectors):
+                s -= 1
+            while s < k and not (doc[s]._.ogp_name and fold(doc[s].text[0]) == fold(doc[k + 1].text[0])):
+                s += 1  # the name opens with the acronym's initial (`Participaron el Núcleo … (NOCA)`)
+            words = [t for t in doc[s:k] if t.norm_ not in self.connectors]
+            if len(words) < 2 or any(t.norm_ in self.generic for t in words[:1]):
+                continue
+            acr, name = fold(doc[k + 1].text), fold(" ".join(t.text for t in words))
+            letters = iter(name)
+            if acr[0] != name[0] or not all(ch in letters for ch in acr if ch.isalpha()):
+                continue
+            head = self.head_by_key.get(f"singular|{doc[s].text}")
+            display = self._display(doc[s:k])
+            found.append(Mention(s, k, display, fold(display), head[0].sector if head else None, "actor", "head"))
+        return found
+
+    def _coordinated(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """`con el acompañamiento de Global Exchange, el Centro … y Global Thought`, `… a Víctimas
+        y la Guardia Nacional`: a capitalised name that no rule knows is an organisation when it
+        follows a participation noun and `de` (`participación de`, `apoyo de`), or is coordinated
+        (`,` / `y`, an article) with an organisation named right before it in the same sentence."""
+        mentions = sorted(mentions, key=lambda m: m.start)
+        covered = _covered(mentions)
+        out = list(mentions)
+        anchors = [m.end for m in mentions]
+        anchors += [t.i + 2 for t in doc if t.norm_ in self.participation and t.i + 1 < len(doc)
+                    and doc[t.i + 1].norm_ in ("de", "del")]
+        queue = sorted(set(anchors))
+        seen: set[int] = set()
+        while queue:
+            i = queue.pop(0)
+            if i in seen or i >= len(doc):
+                continue
+            seen.add(i)
+            prev = next((n for n, m in enumerate(out) if m.end == i), None)
+            rest = self._rest_end(doc, i) if prev is not None and out[prev].source in ("head", "list") \
+                and "A.C" not in out[prev].name else None
+            if rest is not None and not any(j in covered for j in range(i, rest)):
+                name = self._display(doc[out[prev].start:rest])
+                out[prev] = replace(out[prev], end=rest, name=name, key=fold(name))
+                covered.update(range(i, rest))
+                queue.append(rest)
+                queue.sort()
+                continue
+            k = i
+            if doc[k].text == "," or doc[k].norm_ in ("y", "e"):
+                k += 1
+                if k < len(doc) and doc[k].norm_ in ("y", "e"):
+                    k += 1
+            elif i not in anchors[len(mentions):]:
+                continue  # after an organisation, only `,` or `y` coordinates
+            if k < len(doc) and doc[k].norm_ in ("el", "la", "los", "las"):
+                k += 1
+            if k >= len(doc) or k in covered or not doc[k]._.ogp_name or doc[k].is_sent_start:
+                continue
+            end = self._run_end(doc, k, len(doc))
+            end = self._lower_tail(doc, end)
+            tokens = doc[k:end]
+            core = [t for t in tokens if t.norm_ not in self.connectors and t.norm_ not in self.generic]
+            if not core or any(j in covered for j in range(k, end)) or self._is_head_at(doc, k):
+                continue
+            if len(tokens) == 1 and (known_word(tokens[0].text) and zipf_frequency(tokens[0].text.lower(), "es") >= 3.0
+                                     or _ACRONYM.match(tokens[0].text) or len(tokens[0].text) < 5):
+                continue
+            name = self._display(tokens)
+            out.append(Mention(k, end, name, fold(name), None, "actor", "list"))
+            covered.update(range(k, end))
+            queue.append(end)
+            queue.sort()
+        return sorted(out, key=lambda m: m.start)
+
+    def _sectors(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """The sector of an organisation no gazetteer row gives one, from what the report says:
+        a legal suffix of an association (`A.C.`, `S.C.`), a civil-society word right after the head
+        (`Contraloría Ciudadana`) or anywhere in a name with no head (`Núcleo de Organizaciones de
+        la Sociedad Civil`), a place in a list the report opens as civil society's (`las
+        organizaciones de la sociedad civil X, Y …`, up to the sentence's end or the first
+        organisation of another sector the gazetteer knows; it overrides no sector but a public
+        head noun's default); the same name elsewhere with or
+        without its suffix takes that sector."""
+        civil = self.words.get("civil", set())
+        scopes = []
+        for tok in doc:
+            if tok.norm_ in _LIST_TRIGGER and tok.text.islower():
+                nxt = [t.norm_ for t in doc[tok.i + 1:tok.i + 5]]
+                if "civil" in nxt[:4] or any(m.start in (tok.i + 1, tok.i + 2) for m in mentions):
+                    scopes.append((tok.i, tok.sent.end))
+        out = []
+        for m in mentions:
+            sector = m.sector
+            if m.source in ("head", "list", "suffix") and not m.org_name:
+                words = [t.norm_ for t in doc[m.start:m.end]]
+                head = self.head_by_key.get(f"singular|{doc[m.start].text}")
+                if "a.c." in fold(m.name) or "s.c." in fold(m.name) or (head and len(words) > 1 and words[1] in civil) or (
+                        head is None and any(w in civil for w in words)):
+                    sector = "sociedad_civil"
+                for s0, s1 in scopes:
+                    if sector in (None, "gobierno") and s0 < m.start < s1 and not any(
+                            o.source == "gazetteer" and o.sector not in (None, "sociedad_civil") and s0 < o.start < m.start
+                            for o in mentions):
+                        sector = "sociedad_civil"
+            out.append(replace(m, sector=sector) if sector != m.sector else m)
+        by_base = {}
+        for m in out:
+            if m.sector and m.source in ("head", "list", "suffix") and not m.org_name:
+                by_base.setdefault(_base(m.key), m.sector)
+        return [replace(m, sector=by_base[_base(m.key)]) if m.sector is None and _base(m.key) in by_base else m
+                for m in out]
+
+    def _lower_tail(self, doc: Doc, end: int) -> int:
+        """`…, Equis justicia para las mujeres y Global Thought`: in a list of organisations, lower-case
+        words after a name, up to the next item (`y` and a capital, a comma) or the stop, are the
+        rest of its name when no verb is among them (an infinitive or a past tense would be the
+        sentence going on)."""
+        k = end
+        while k < min(end + 7, len(doc)) and doc[k].text.isalpha() and doc[k].text.islower() and \
+                doc[k].norm_ not in ("y", "e"):
+            if doc[k].norm_ in self.linking:
+                return end  # `… Guardia Nacional como coadyuvantes`
+            if re.search(r"(?:ar|er|ir|ó|aron|ieron|ando|iendo)$", doc[k].text) or doc[k].is_sent_start:
+                return end
+            k += 1
+        if k == end or k >= len(doc) or doc[k - 1].norm_ in self.connectors:
+            return end
+        if doc[k].text in (",", ";", ".") or (doc[k].norm_ in ("y", "e") and k + 1 < len(doc) and doc[k + 1]._.ogp_name):
+            return k
+        return end
+
+    def _rest_end(self, doc: Doc, i: int) -> int | None:
+        """`Agencia de Seguridad, Energía y Ambiente`, `Proyecto sobre Organización, Desarrollo,
+        Educación e Investigación`: after a name, `, A(, B) y C` made of single capitalised common
+        nouns (or words the OCR damaged) is the rest of that name, not more organisations. The end
+        of that enumeration, or None."""
+        if i >= len(doc) or doc[i].text != ",":
+            return None
+        k, seen_y = i, False
+        while k + 1 < len(doc) and (doc[k].text == "," and not seen_y or doc[k].norm_ in ("y", "e")):
+            seen_y = seen_y or doc[k].norm_ in ("y", "e")
+            word = doc[k + 1]
+            if not (word._.ogp_name and not word.text.isupper() and word.norm_ not in self.connectors
+                    and (zipf_frequency(word.text.lower(), "es") >= 3.0 or not known_word(word.text))):
+                return None
+            k += 2
+            if seen_y:
+                if k < len(doc) and doc[k]._.ogp_name:
+                    return None  # `…, y México Evalúa`: a name of its own
+                k = self._run_end(doc, k - 1, len(doc))  # `… y Territorio del Sur`
+                return k if k >= len(doc) or not doc[k]._.ogp_name else None
+        return None
+
+    def _short_names(self, doc: Doc, mentions: list[Mention]) -> list[Mention]:
+        """`Ethos, Laboratorio de Políticas Públicas`, `GESOC, Agencia para el Desarrollo`: one
+        capitalised word that is not a common word (or an acronym the report or the gazetteer
+        knows), then a comma and a head-noun name, is one organisation: its short name and what it
+        is; `Miel que vino del cielo / Red de …`: a name and its network, one organisation."""
+        covered = _covered(mentions)
+        out = []
+        for m in mentions:
+            w = m.start - 2
+            short = out[-1] if out and out[-1].end - out[-1].start == 1 else None
+            if (short is not None and m.source == "head" and short.source in ("acronym", "gazetteer")
+                    and (short.end == m.start or short.end == w + 1 and doc[w + 1].text == ",")):
+                # `GESOC, Agencia para el Desarrollo`: the acronym's organisation, named as printed
+                out[-1] = replace(short, end=m.end, name=self._display(doc[short.start:m.end]))
+                continue
+            if m.source == "head" and m.start >= 2 and doc[m.start - 1].text == "/":
+                j = m.start - 2
+                while j > m.start - 8 and j > 0 and doc[j].text.islower() and doc[j].text.isalpha():
+                    j -= 1
+                if doc[j]._.ogp_name and j not in covered and not doc[j - 1]._.ogp_name and j < m.start - 1:
+                    name = self._display(doc[j:m.end])  # `Miel que vino del cielo / Red de …`: name / network
+                    out.append(replace(m, start=j, name=name, key=fold(name)))
+                    continue
+            if (m.source == "head" and w >= 0 and doc[m.start - 1].text == "," and doc[w]._.ogp_name
+                    and w not in covered and not doc[m.start].is_sent_start
+                    and (w == 0 or doc[w - 1].norm_ in self.articles or doc[w - 1].text in (",", ";", ":")
+                         or doc[w - 1].norm_ in ("y", "e") or doc[w].is_sent_start)
+                    and zipf_frequency(doc[w].text.lower(), "es") < 3.0 and len(doc[w].text) >= 4):
+                name = f"{doc[w].text}, {m.name}"
+                m = replace(m, start=w, name=name, key=fold(name), sector="sociedad_civil")
+            out.append(m)
+        return out
+
+    def _defined_over_commas(self, doc: Doc, m: Mention, starts: set[int]) -> Mention:
+        """`Instituto Nacional de Transparencia, Acceso a la Información y Protección de Datos
+        Personales (INAI)`: a name the report defines with an acronym runs over its commas up to the
+        parenthesis, when only capitalised words, connectors and commas come between, no other
+        organisation starts there, and the acronym opens with the name's initial."""
+        if m.source == "gazetteer" or m.end >= len(doc) or doc[m.end].text != ",":
+            return m
+        for k in range(m.end + 1, min(m.end + 16, len(doc) - 2)):
+            tok = doc[k]
+            if tok.text == "(":
+                acr = doc[k + 1].text
+                if (k > m.end + 1 and doc[k + 2].text == ")" and _ACRONYM.match(acr)
+                        and fold(acr[0]) == fold(doc[m.start].text[0])):
+                    name = self._display(doc[m.start:k])
+                    return replace(m, end=k, name=name, key=fold(name))
+                return m
+            if k in starts or tok.is_sent_start or not (tok._.ogp_name or tok.text == ","
+                                                        or tok.norm_ in self.connectors):
+                return m
+        return m
 
     def _misread_acronym(self, key: str, by_acronym: dict[str, Mention]) -> Mention | None:
         """`INAL` for `INAI`: an acronym of four letters or more the report attached to a name,
@@ -467,7 +725,7 @@ class OrgFinder:
             yield start, end
 
     def _list_item(self, doc: Doc, s: int, e: int) -> Mention | None:
-        while s < e and doc[s].norm_ in ("el", "la", "los", "las", "al", "del"):
+        while s < e and doc[s].norm_ in ("el", "la", "los", "las", "al", "del", "por"):
             s += 1
         if s >= e:
             return None
@@ -481,6 +739,9 @@ class OrgFinder:
         if self._is_head_at(doc, s):
             return None
         end = min(self._run_end(doc, s, e), e)
+        if end < e and e - s <= 12 and (doc[end].norm_ in self.singular_heads and doc[end].text.islower() or any(
+                t.text == "/" and self._is_head_at(doc, t.i + 1) for t in doc[end:e - 1])):
+            end = e  # `Ethos laboratorio de políticas públicas`, `Miel que vino del cielo / Red de …`: the item's name
         name_tokens = doc[s:end]
         if not name_tokens or end - s > 10 or not any(x._.ogp_name and x.norm_ not in self.generic for x in name_tokens):
             return None
@@ -516,6 +777,11 @@ class OrgFinder:
 def _join(words: list[str]) -> str:
     text = " ".join(words)
     return re.sub(r"\s+([,.;:)])", r"\1", text).replace("( ", "(")
+
+
+def _base(key: str) -> str:
+    """A folded name without its legal suffix."""
+    return re.sub(r",?\s*(?:a\.\s?c\.?|s\.\s?c\.?)$", "", key).strip()
 
 
 def _covered(mentions: list[Mention]) -> set[int]:
