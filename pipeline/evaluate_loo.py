@@ -17,12 +17,9 @@ import json
 from pathlib import Path
 
 import spacy
-from spacy.language import Language
 
-from pipeline.extract import CONFIG, _commitment
+from pipeline.extract import CONFIG, extract_commitments, load_pipeline
 from pipeline.extract.gazetteer import Gazetteer, Organization, data_path
-from pipeline.extract.state import KEY, Extraction
-from pipeline.extract.text import build_text
 from pipeline.models import CommitmentReport
 from pipeline.score import ACTOR_THRESHOLD, _acronym_key, load_report, name_similarity, score_report
 
@@ -40,21 +37,6 @@ def own_rows(gaz: Gazetteer, gold: CommitmentReport) -> list[Organization]:
     return out
 
 
-def build_pipeline_without(exclude: list[str]) -> Language:
-    """The extraction pipeline of `pipeline.cfg` with the gazetteer rows named `exclude` left out."""
-    config = spacy.util.load_config(CONFIG, overrides={"components.ogp_orgs.exclude": exclude})
-    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
-
-
-def extract_with(nlp: Language, lines, report: str) -> CommitmentReport:
-    text, line_map = build_text(lines)
-    doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map)
-    ex: Extraction = nlp(doc).user_data[KEY]
-    return CommitmentReport(report=report, country=ex.country, plan=ex.plan,
-                            commitments=[_commitment(ex, sec) for sec in ex.sections])
-
-
 def leave_own_out(gold_dir: Path, report: Path) -> dict:
     """{"left_out": [row names], "actors": the scorer's micro_all P/R/F1, "score": the whole score}."""
     from pipeline.process import read_report, repair_document
@@ -64,7 +46,8 @@ def leave_own_out(gold_dir: Path, report: Path) -> dict:
     gaz = Gazetteer.load(data_path(config["components"]["ogp_orgs"].get("gazetteer", "organizations.tsv")))
     left_out = [org.name for org in own_rows(gaz, gold)]
     doc = read_report(report)
-    pred = extract_with(build_pipeline_without(left_out), repair_document(doc).lines, doc.name)
+    pred = extract_commitments(repair_document(doc).lines, doc.name,
+                               nlp=load_pipeline({"components.ogp_orgs.exclude": left_out}))
     score = score_report(gold, pred)
     return {"left_out": left_out, "actors": score["actors"]["micro_all"], "score": score}
 

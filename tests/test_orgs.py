@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluate_loo import build_pipeline_without, leave_own_out, own_rows
-from pipeline.extract import build_pipeline, extract_commitments
+from pipeline.evaluate_loo import leave_own_out, own_rows
+from pipeline.extract import build_pipeline, extract_commitments, load_pipeline
 from pipeline.extract.gazetteer import DATA, Gazetteer
 from pipeline.extract.text import fold
 from pipeline.models import Line
@@ -67,7 +67,7 @@ def test_irm_cells_are_cut_into_institutions(cell, expected):
 
 
 def test_exclude_leaves_rows_out_of_the_pipeline_only():
-    nlp = build_pipeline_without(["Secretaría de Marina"])
+    nlp = load_pipeline({"components.ogp_orgs.exclude": ["Secretaría de Marina"]})
     gaz = nlp.get_pipe("ogp_orgs").gaz
     assert "secretaria de marina" not in gaz.by_form and "semar" not in gaz.by_acronym
     assert "secretaria de marina" in build_pipeline().get_pipe("ogp_orgs").gaz.by_form

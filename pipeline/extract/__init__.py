@@ -37,7 +37,7 @@ CONFIG = DATA / "pipeline.cfg"
 MAX_CHARS = 50_000_000
 """The longest report text extracted as one Doc (~20,000 pages)."""
 
-__all__ = ["extract_commitments", "commitments_to_csv_rows", "build_pipeline", "CONFIG",
+__all__ = ["extract_commitments", "commitments_to_csv_rows", "build_pipeline", "load_pipeline", "CONFIG",
            "COMMITMENT_COLUMNS", "ACTOR_COLUMNS"]
 
 COMMITMENT_COLUMNS = ["number", "number_printed", "title", "section", "status", "status_text", "status_page",
@@ -46,12 +46,13 @@ COMMITMENT_COLUMNS = ["number", "number_printed", "title", "section", "status", 
 ACTOR_COLUMNS = ["report", "number", "title", "name", "acronym", "sector", "role", "page", "line"]
 
 
-@lru_cache(maxsize=1)
-def build_pipeline() -> Language:
-    """The extraction pipeline, built once from its config (blank Spanish, rule components)."""
-    config = spacy.util.load_config(CONFIG)
+def load_pipeline(overrides: dict | None = None) -> Language:
+    """The extraction pipeline from its config, with `overrides` of config values (for example
+    ``{"components.ogp_orgs.exclude": [...]}``), initialized: the rule components load their
+    patterns here."""
+    config = spacy.util.load_config(CONFIG, overrides=overrides or {})
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
-    nlp.initialize()  # the rule components load their patterns here
+    nlp.initialize()
     # spaCy's 1,000,000-character cap guards its parser and entity recogniser, whose memory grows
     # with the text; this pipeline is a tokenizer and rule components, linear in the text, and a
     # 400-page report is one Doc so that sections and names can run across pages
@@ -59,14 +60,22 @@ def build_pipeline() -> Language:
     return nlp
 
 
-def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Footnote] = ()) -> CommitmentReport:
+@lru_cache(maxsize=1)
+def build_pipeline() -> Language:
+    """The extraction pipeline, built once from its config (blank Spanish, rule components)."""
+    return load_pipeline()
+
+
+def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Footnote] = (),
+                        nlp: Language | None = None) -> CommitmentReport:
     """The commitments of one report, in the order the report presents them.
 
     `lines` are the repaired body lines in reading order (`RepairResult.lines`), each with its page
     and line. `footnotes` (the report's footnotes) are accepted for the stage's interface but not
-    read: the annotation rules take a commitment's actors and links from its body text only."""
+    read: the annotation rules take a commitment's actors and links from its body text only.
+    `nlp`: another pipeline than the configured one (`load_pipeline` with overrides)."""
     del footnotes
-    nlp = build_pipeline()
+    nlp = nlp or build_pipeline()
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
     doc.user_data[KEY] = Extraction(lm=line_map)

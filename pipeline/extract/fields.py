@@ -29,7 +29,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from pipeline.extract.gazetteer import data_path
-from pipeline.extract.state import ActorFound, Mention, Section, state
+from pipeline.extract.state import ActorFound, Mention, state
 from pipeline.extract.text import MARKER, fold
 from pipeline.models import Line
 
@@ -308,7 +308,7 @@ def _actor(ex, doc: Doc, spec: FieldSpec, item_lines: list[int], text: str, hits
         text = text[:m.start()].strip(" ,.")
     if not text:
         text, acronym = acronym or "", acronym
-    mention = _mention_in(ex, item_lines)
+    mention = _mention_in(ex, item_lines, text)
     sector = spec.sector or (mention.sector if mention else None)
     if sector is None and spec.field == "RESPONSIBLE":
         sector = "gobierno"  # an OGP plan's responsible institution is a public body unless named otherwise
@@ -330,10 +330,12 @@ def _parent_role(spec: FieldSpec, line: int, hits: list[FieldHit], ex) -> Option
     return min(parents, key=lambda h: abs(h.lines[0] - line)).spec.role
 
 
-def _mention_in(ex, item_lines: list[int]) -> Optional[Mention]:
-    """The organisation the finder saw on the item's lines (for its sector)."""
-    lines = set(item_lines)
+def _mention_in(ex, item_lines: list[int], text: str) -> Optional[Mention]:
+    """The organisation the finder saw in the item (for its sector): on its lines, named within
+    it (the finder reads the page in reading order and can run a name on into the next cell), and
+    not a guess from a list."""
+    lines, folded = set(item_lines), fold(text)
     for m in ex.mentions:
-        if ex.tok_line[m.start] in lines and m.kind == "actor" and m.source != "list":
-            return m  # a name the gazetteer or a head noun vouches for (a list guess runs across cells)
+        if ex.tok_line[m.start] in lines and m.kind == "actor" and m.source != "list" and fold(m.name) in folded:
+            return m
     return None
