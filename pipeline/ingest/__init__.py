@@ -35,7 +35,7 @@ def assemble_pdf(path: Path, sha256: str, pages: list[Page]) -> Document:
 
 def read_page(path: Path, plan: pdf.PagePlan, dpi: int = pdf.DEFAULT_DPI, lang: str = pdf.DEFAULT_LANG) -> Page:
     if plan.method == "text-layer":
-        return pdf.read_text_layer(path, plan.number, plan.text_quality)
+        return plan.page or pdf.read_text_layer(path, plan.number, plan.text_quality)
     return pdf.ocr_page(path, plan.number, dpi=dpi, lang=lang, quality=plan.text_quality)
 
 
