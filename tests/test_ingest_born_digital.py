@@ -68,6 +68,7 @@ def test_words_and_lines_carry_font_size_and_weight(sample_pdfs, tmp_path):
 
 
 def test_each_page_is_parsed_once_and_pdfplumber_reads_no_text(sample_pdfs, monkeypatch):
+    """... and a born-digital page without pictures costs no OCR."""
     folder, truth, _ = sample_pdfs
     calls = []
     read_layer = pdf._read_layer
@@ -76,7 +77,11 @@ def test_each_page_is_parsed_once_and_pdfplumber_reads_no_text(sample_pdfs, monk
     def no_pdfplumber(*args, **kwargs):
         raise AssertionError("pdfplumber parsed the PDF")
 
+    def no_ocr(*args, **kwargs):
+        raise AssertionError("Tesseract ran")
+
     monkeypatch.setattr(pdfplumber, "open", no_pdfplumber)
+    monkeypatch.setattr(pdf, "_tesseract_rows", no_ocr)
     doc = load(folder / "text-layer.pdf")
     assert len(calls) == len(doc.pages) == 2
     assert all(p.source == SourceKind.TEXT_LAYER for p in doc.pages)
@@ -96,9 +101,12 @@ def test_a_ruled_label_beside_its_value_is_read_label_then_value(tmp_path):
 
 @pytest.fixture(scope="module")
 def ec_plan():
-    """The plan's text-layer pages as planned (read in reading order; the pages planned for OCR
-    are left out: these tests are about the text layer)."""
-    return [plan.page for plan in pdf.plan_pages(_need(EC_PLAN)) if plan.page is not None]
+    """The plan's text-layer pages, without their pictures' OCR (these tests are about the text
+    layer; the pages planned for OCR are left out)."""
+    plans = pdf.plan_pages(_need(EC_PLAN))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf, "text_images", lambda layer: [])
+        return [pdf.read_text_layer_page(EC_PLAN, plan) for plan in plans if plan.layer is not None]
 
 
 def test_real_template_tables_read_each_label_before_its_value(ec_plan):
