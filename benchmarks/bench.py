@@ -611,6 +611,8 @@ def _ocrmypdf_body(page_text: str, truth: dict) -> str:
 def _score_text(name: str, result: dict, work: Path) -> None:
     """CER of the texts a measurement read, against the generator's truth; the texts themselves
     are not kept in the results."""
+    if name not in ("pipeline_ocr", "ocrmypdf"):
+        return
     truth = json.loads((work / "scan10.truth.json").read_text(encoding="utf-8"))
     body = [" ".join(p["body"]) for p in truth]
     def score(key: str, pages: list[str]) -> None:
@@ -686,6 +688,9 @@ def summarize(results: dict) -> dict:
         derived["big_scan_peak_mb"] = m["big_scan"]["peak_mb"]
     if {"pdfium_chars", "born_digital"} <= m.keys():
         derived["born_digital_vs_pdfium_chars"] = round(m["born_digital"]["seconds"] / m["pdfium_chars"]["seconds"], 2)
+        if all("rounds" in m[k] for k in ("pdfium_chars", "born_digital")):  # each round's best against its own
+            derived["born_digital_per_round"] = [round(min(ours) / min(raw), 2) for raw, ours in
+                                                 zip(m["pdfium_chars"]["rounds"], m["born_digital"]["rounds"])]
     ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
     results["derived"] = derived
     results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}
@@ -758,7 +763,8 @@ def plot(results: dict, path: Path) -> None:
 
 def _machine() -> dict:
     tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    ocrmypdf = subprocess.run(["ocrmypdf", "--version"], capture_output=True, text=True).stdout.strip()
+    ocrmypdf = (subprocess.run(["ocrmypdf", "--version"], capture_output=True, text=True).stdout.strip()
+                if shutil.which("ocrmypdf") else None)  # not needed by every measurement
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             "tesseract": tess, "ocrmypdf": ocrmypdf}
 

@@ -400,16 +400,20 @@ def _joined_rules(rules: list[tuple[float, float, float]]) -> list[tuple[float, 
 def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> list[Word]:
     """The page's characters (one PDFium call for the text, one per character for its box) cut
     into words at spaces, line changes and wide gaps; font size, name and weight from each word's
-    first character; the indexes of invisible words (an OCR layer's) go to `hidden`. A soft hyphen ends its word with "-" where the line breaks after it (repair
-    joins such a word as it joins any hyphenated one) and is dropped elsewhere."""
+    first character; the indexes of invisible words (an OCR layer's) go to `hidden`. A soft hyphen
+    ends its word with "-" where the line breaks after it (repair joins such a word as it joins any
+    hyphenated one) and is dropped elsewhere. (This loop is the ingest's hot path: plain
+    comparisons rather than min/max calls, a third of its time.)"""
     if count <= 0:
         return []
     buf = ctypes.create_string_buffer((count + 1) * 2)
     pdfium_c.FPDFText_GetText(textpage, 0, count, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
     units = array("H", buf.raw[: count * 2])
     rect = pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
     get_box = pdfium_c.FPDFText_GetLooseCharBox
-    fonts: dict[int, tuple[str | None, bool | None]] = {}
+    fonts: dict[int, tuple[str | None, bool]] = {}  # per font handle: name, bold
+    objects: dict[int, tuple] = {}  # per text object handle: what _font returns
     words: list[Word] = []
     chars: list[str] = []
     first = 0
@@ -421,7 +425,7 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
         if chars:
             if soft:
                 chars.append("-")
-            size, name, bold, shown = _font(textpage, first, fonts)
+            size, name, bold, shown = _font(textpage, first, fonts, objects)
             if not shown:
                 hidden.append(len(words))
             words.append(Word(text="".join(chars), bbox=BBox(x0=x0, top=y0, x1=x1, bottom=y1),
@@ -442,16 +446,21 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
         elif ch in _SOFT_HYPHENS:
             soft = bool(chars)
         else:
-            get_box(textpage, i, ctypes.byref(rect))
+            get_box(textpage, i, rect_ref)
             l, r, t, b = rect.left - left, rect.right - left, top - rect.top, top - rect.bottom
             if chars:
-                h = max(y1 - y0, b - t, 1e-6)
+                h = y1 - y0 if y1 - y0 > b - t else b - t
                 if abs(t - y0) > NEW_LINE_SHIFT * h or l < x0 or l - x1 > WORD_GAP * h:
                     flush()
                 elif soft:
                     soft = False  # a soft hyphen inside a line is invisible
             if chars:
-                x1, y0, y1 = max(x1, r), min(y0, t), max(y1, b)
+                if r > x1:
+                    x1 = r
+                if t < y0:
+                    y0 = t
+                if b > y1:
+                    y1 = b
             else:
                 first, x0, x1, y0, y1 = i, l, r, t, b
             chars.append(ch)
@@ -460,13 +469,19 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
     return words
 
 
-def _font(textpage, index: int, fonts: dict) -> tuple[float | None, str | None, bool | None, bool]:
+def _font(textpage, index: int, fonts: dict, objects: dict) -> tuple[float | None, str | None, bool | None, bool]:
     """The character's font size in points, its font name (without a subset prefix), whether it
     is bold, and whether it is drawn (an OCR layer is invisible text). Bold comes from the font's weight, its ForceBold flag or its name (many embedded fonts state no
     weight). The size is the text object's, scaled by its matrix (InDesign sets 1-point type and
-    scales it: `1 Tf` under a 10x matrix is 10-point text). Font facts are cached per font."""
+    scales it: `1 Tf` under a 10x matrix is 10-point text). Cached per font and per text object
+    (keys: PDFium's handles, alive while the page is)."""
     obj = pdfium_c.FPDFText_GetTextObject(textpage, index)
-    font = pdfium_c.FPDFTextObj_GetFont(obj) if obj else None
+    if not obj:
+        return None, None, None, True
+    obj_key = ctypes.cast(obj, ctypes.c_void_p).value
+    if obj_key in objects:
+        return objects[obj_key]
+    font = pdfium_c.FPDFTextObj_GetFont(obj)
     if not font:
         return None, None, None, True
     nominal, matrix = ctypes.c_float(), pdfium_c.FS_MATRIX()
@@ -486,7 +501,8 @@ def _font(textpage, index: int, fonts: dict) -> tuple[float | None, str | None, 
         bold = weight >= BOLD_WEIGHT or bool(flags >= 0 and flags & _FORCE_BOLD) or bool(_BOLD_NAME.search(name))
         fonts[key] = (name or None, bold)
     shown = pdfium_c.FPDFTextObj_GetTextRenderMode(obj) != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
-    return (size, *fonts[key], shown)
+    objects[obj_key] = (size, *fonts[key], shown)
+    return objects[obj_key]
 
 
 GUTTER_GAP = 1.5  # a gap between words wider than this many line heights is a column gutter
