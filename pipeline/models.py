@@ -90,7 +90,8 @@ class Page(BaseModel):
         default_factory=list, description="image regions of a text-layer page that were OCR'd, and why"
     )
     errors: list["PageError"] = Field(
-        default_factory=list, description="why the page (or part of it) could not be read; it is kept empty"
+        default_factory=list,
+        description="what on the page could not be read: a page that failed OCR is kept empty, a text-layer page keeps its text",
     )
 
     def body_lines(self) -> list[Line]:

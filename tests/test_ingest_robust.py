@@ -100,6 +100,15 @@ def test_a_page_whose_ocr_times_out_is_kept_empty_with_its_error(sample_pdfs, mo
         assert error.error == "OcrFailed" and "did not finish" in error.problem and error.hint
 
 
+def test_a_picture_whose_ocr_fails_leaves_the_text_layer_and_an_error(tmp_path, monkeypatch):
+    path = _page_with_pictures(tmp_path)
+    run = subprocess.run
+    monkeypatch.setattr(pdf.subprocess, "run", lambda cmd, **kw: run(cmd, **{**kw, "timeout": 0.01}))
+    page = load(path).pages[0]
+    assert page.source == SourceKind.TEXT_LAYER and page.lines[0].text.startswith("El compromiso busca")
+    assert page.images == [] and [e.error for e in page.errors] == ["OcrFailed"]
+
+
 def _huge_page_pdf(path: Path) -> Path:
     doc = pdfium.PdfDocument.new()
     doc.new_page(20000, 20000)
