@@ -52,9 +52,19 @@ def _page_with_pictures(folder: Path) -> Path:
     return path
 
 
-def test_text_in_a_picture_is_ocrd_and_placed_in_reading_order(tmp_path):
+def _rotated(path: Path) -> Path:
+    """The same page with /Rotate 90 (a landscape page, as reports print wide tables)."""
+    doc = pdfium.PdfDocument(str(path))
+    doc[0].set_rotation(90)
+    out = path.with_name("rotated.pdf")
+    doc.save(str(out))
+    return out
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_text_in_a_picture_is_ocrd_and_placed_in_reading_order(tmp_path, rotate):
     path = _page_with_pictures(tmp_path)
-    page = load(path).pages[0]
+    page = load(_rotated(path) if rotate else path).pages[0]
     assert page.source == SourceKind.TEXT_LAYER
     texts = [ln.text for ln in page.lines]
     assert "Cumplimiento del compromiso" in texts and "Avance: 75%" in texts

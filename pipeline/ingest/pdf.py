@@ -264,8 +264,10 @@ def _ocr_region(path: Path, number: int, box: BBox, dpi: int, lang: str, timeout
         doc = pdfium.PdfDocument(str(path))
         try:
             page = doc[number - 1]
-            width, height = page.get_size()
-            bitmap = page.render(scale=scale, grayscale=True,
+            left, bottom, right, top = _crop_box(page)
+            width, height = right - left, top - bottom
+            # the layer's boxes are in the page's own (unrotated) space: render it unrotated
+            bitmap = page.render(scale=scale, grayscale=True, rotation=(360 - page.get_rotation()) % 360,
                                  crop=(box.x0, height - box.bottom, width - box.x1, box.top))
             image = bitmap.to_pil().copy()
             bitmap.close()
