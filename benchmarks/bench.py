@@ -30,6 +30,12 @@ Measurements:
   server_startup    the embedded Prefect server's start-up, cold (new database) and warm
   big_scan          `ogp run` (as `python -m pipeline.cli run`) on a 300-page scan (10 generated pages
                     repeated), peak memory
+  pdfium_chars,     a 100-page born-digital PDF (the fixture generator's two-column text pages):
+  born_digital      pypdfium2 just reading every character with its box (`get_text_range`,
+                    `get_charbox(loose=True)`), against the library's ingest + layout of it
+                    (pipeline.ingest.load + pipeline.layout.analyse, what `ogp extract` runs before
+                    repair); each warmed on another PDF, best of 2, the two in turns (A B A B):
+    .venv/bin/python benchmarks/bench.py --only pdfium_chars born_digital
 """
 from __future__ import annotations
 
@@ -56,7 +62,7 @@ BIN = Path(sys.executable).parent
 DPI, LANG = 300, "spa"
 REPEATS = 2  # the side-by-side OCR timings keep the best of this many runs (others share the machine)
 ORDER = ["server_startup", "prefect_overhead", "text_path", "raw_tesseract", "pipeline_ocr", "ocrmypdf",
-         "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan"]
+         "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan", "pdfium_chars", "born_digital"]
 TARGETS = {
     "ocr_path_vs_raw_tesseract": ("<=", 1.15),
     "speedup_vs_ocrmypdf": (">", 1.0),
@@ -64,7 +70,9 @@ TARGETS = {
     "scaling_2_vs_1_workers": (">=", 1.8),
     "text_path_seconds": ("<=", 1.0),
     "big_scan_peak_mb": ("<", 1024),
+    "born_digital_vs_pdfium_chars": ("<=", 5.0),
 }
+BORN_DIGITAL_PAGES = 100
 
 
 # ---------------------------------------------------------------- children: one measurement each
@@ -187,6 +195,55 @@ def child_text_path(work: Path) -> dict:
         "words": words,
         "words_per_second": round(words / best["seconds"]),
     }
+
+
+def _best_of(runs: int, fn) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def child_pdfium_chars(work: Path) -> dict:
+    import pypdfium2 as pdfium
+
+    def read(path: Path) -> int:
+        doc = pdfium.PdfDocument(str(path))
+        chars = 0
+        for page in doc:
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            n = textpage.count_chars()
+            for i in range(n):
+                textpage.get_charbox(i, loose=True)
+            chars += n
+            textpage.close()
+            page.close()
+        doc.close()
+        return chars
+
+    read(REPO / "corpus" / "sample-text-layer.pdf")  # warm
+    pdf = work / f"text{BORN_DIGITAL_PAGES}.pdf"
+    times = _best_of(REPEATS, lambda: read(pdf))
+    return {"seconds": round(min(times), 3), "runs": [round(x, 3) for x in times], "pages": BORN_DIGITAL_PAGES,
+            "chars": read(pdf)}
+
+
+def child_born_digital(work: Path) -> dict:
+    from pipeline.ingest import load
+    from pipeline.layout import analyse
+
+    analyse(load(REPO / "corpus" / "sample-text-layer.pdf"))  # warm: imports, the lexicon
+    pdf = work / f"text{BORN_DIGITAL_PAGES}.pdf"
+    docs = []
+    times = _best_of(REPEATS, lambda: docs.append(analyse(load(pdf))))
+    doc = docs[-1]
+    return {"seconds": round(min(times), 3), "runs": [round(x, 3) for x in times], "pages": len(doc.pages),
+            "text_layer_pages": sum(p.source.value == "text-layer" for p in doc.pages),
+            "words": sum(len(ln.words) for p in doc.pages for ln in p.lines),
+            "ocr_regions": sum(len(p.images) for p in doc.pages)}
 
 
 def _page_images(pdf: Path, folder: Path) -> list[Path]:
@@ -324,12 +381,20 @@ def child_flow_2_processes(work: Path) -> dict:
 
 # ---------------------------------------------------------------- parent: inputs, sampling, report
 
-def _generate_inputs(work: Path, big_pages: int) -> None:
+BORN_DIGITAL_ONLY = {"pdfium_chars", "born_digital"}  # measurements that need no scan
+
+
+def _generate_inputs(work: Path, big_pages: int, wanted: list[str]) -> None:
     import pypdfium2 as pdfium
 
-    from tests.fixtures.generate import make_scanned_pdf
+    from tests.fixtures.generate import make_scanned_pdf, make_text_pdf
 
     work.mkdir(parents=True, exist_ok=True)
+    text = work / f"text{BORN_DIGITAL_PAGES}.pdf"
+    if not text.exists():
+        make_text_pdf(text, pages=BORN_DIGITAL_PAGES)
+    if set(wanted) <= BORN_DIGITAL_ONLY:
+        return
     for name, pages in (("scan1", 1), ("scan10", 10), ("scan20", 20)):
         pdf, truth_file = work / f"{name}.pdf", work / f"{name}.truth.json"
         if not truth_file.exists():
@@ -546,6 +611,8 @@ def _ocrmypdf_body(page_text: str, truth: dict) -> str:
 def _score_text(name: str, result: dict, work: Path) -> None:
     """CER of the texts a measurement read, against the generator's truth; the texts themselves
     are not kept in the results."""
+    if name not in ("pipeline_ocr", "ocrmypdf"):
+        return
     truth = json.loads((work / "scan10.truth.json").read_text(encoding="utf-8"))
     body = [" ".join(p["body"]) for p in truth]
     def score(key: str, pages: list[str]) -> None:
@@ -562,7 +629,8 @@ def _score_text(name: str, result: dict, work: Path) -> None:
 # Measurements compared with each other run in turns, ROUNDS times (A B A B): the machine's speed
 # drifts by 10-20% over minutes (a VM on a shared host), and a ratio of runs taken minutes apart
 # measures that drift as much as the pipeline (2.04x once, 1.54x another time, same code).
-INTERLEAVED = [("raw_tesseract", "pipeline_ocr", "ocrmypdf"), ("flow_1_worker", "flow_2_workers")]
+INTERLEAVED = [("raw_tesseract", "pipeline_ocr", "ocrmypdf"), ("flow_1_worker", "flow_2_workers"),
+               ("pdfium_chars", "born_digital")]
 ROUNDS = 2
 
 
@@ -618,6 +686,11 @@ def summarize(results: dict) -> dict:
         derived["text_path_seconds"] = m["text_path"]["seconds"]
     if "big_scan" in m:
         derived["big_scan_peak_mb"] = m["big_scan"]["peak_mb"]
+    if {"pdfium_chars", "born_digital"} <= m.keys():
+        derived["born_digital_vs_pdfium_chars"] = round(m["born_digital"]["seconds"] / m["pdfium_chars"]["seconds"], 2)
+        if all("rounds" in m[k] for k in ("pdfium_chars", "born_digital")):  # each round's best against its own
+            derived["born_digital_per_round"] = [round(min(ours) / min(raw), 2) for raw, ours in
+                                                 zip(m["pdfium_chars"]["rounds"], m["born_digital"]["rounds"])]
     ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
     results["derived"] = derived
     results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}
@@ -690,7 +763,8 @@ def plot(results: dict, path: Path) -> None:
 
 def _machine() -> dict:
     tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    ocrmypdf = subprocess.run(["ocrmypdf", "--version"], capture_output=True, text=True).stdout.strip()
+    ocrmypdf = (subprocess.run(["ocrmypdf", "--version"], capture_output=True, text=True).stdout.strip()
+                if shutil.which("ocrmypdf") else None)  # not needed by every measurement
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             "tesseract": tess, "ocrmypdf": ocrmypdf}
 
@@ -710,12 +784,12 @@ def main() -> None:
         return
     from pipeline.export import atomic_write_json
 
-    _generate_inputs(args.work, args.big_pages)
+    wanted = [n for n in (args.only or ORDER) if n not in args.skip]
+    _generate_inputs(args.work, args.big_pages, wanted)
     results = json.loads(args.results.read_text()) if args.results.exists() and args.only else {"measurements": {}}
     results["machine"] = _machine()
     results["command"] = " ".join([".venv/bin/python benchmarks/bench.py", *sys.argv[1:]])
     seen: set[str] = set()
-    wanted = [n for n in (args.only or ORDER) if n not in args.skip]
     for name in _schedule(wanted):
         print(f"{name} …", end=" ", flush=True)
         r = measure(name, args.work, args.big_pages)

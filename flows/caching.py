@@ -57,7 +57,8 @@ def code_version(*parts: str) -> str:
 
 
 def ingest_version() -> str:
-    return code_version("models.py", "ingest", "furniture.py")
+    # layout.py: the page tasks order a page's lines with it (pipeline.layout.order_lines)
+    return code_version("models.py", "ingest", "furniture.py", "layout.py")
 
 
 def repair_version() -> str:

@@ -65,3 +65,8 @@ class EmptyPdf(PipelineError):
 
 class OcrFailed(PipelineError):
     hint = "Tesseract could not read this page; check that tesseract-ocr-spa is installed and the page image is valid"
+
+
+class PageTooLarge(PipelineError):
+    hint = ("the page (or a picture on it) is too large to render within bounded memory; the page is "
+            "left empty; lower --dpi, or check the PDF for a damaged or malicious image")

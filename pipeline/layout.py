@@ -50,7 +50,27 @@ def _gutter(boxes: list[BBox], width: float) -> tuple[float, float] | None:
     return lo, hi
 
 
-def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
+def _line_font(words: list[Word]) -> dict:
+    """A line's font size and weight: those of most of its characters (text layers only)."""
+    sizes: dict[float, int] = {}
+    bold = chars = 0
+    for w in words:
+        if w.font_size is not None:
+            sizes[w.font_size] = sizes.get(w.font_size, 0) + len(w.text)
+            chars += len(w.text)
+            bold += len(w.text) if w.bold else 0
+    if not sizes:
+        return {}
+    return {"font_size": max(sizes, key=sizes.get), "bold": bold * 2 > chars}
+
+
+def order_lines(
+    rows: list[list[Word]], width: float, page: int, rules: list[tuple[float, float, float]] = ()
+) -> list[Line]:
+    """Lines in reading order. `rules` are the page's horizontal ruling lines (y, x0, x1): one
+    that crosses the column gutter is a table's row border (a label cell beside its value cell),
+    so the band is cut there and each row's left cell is read before its right one, instead of
+    every label before every value."""
     lines = []
     for words in rows:
         words = sorted(words, key=lambda w: w.bbox.x0)
@@ -63,6 +83,7 @@ def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
                 words=words,
                 bbox=BBox.union([w.bbox for w in words]),
                 conf=round(statistics.mean(confs), 1) if confs else None,
+                **_line_font(words),
             )
         )
     gutter = _gutter([ln.bbox for ln in lines], width)
@@ -89,7 +110,13 @@ def order_lines(rows: list[list[Word]], width: float, page: int) -> list[Line]:
             block += bool(part)
         band.clear()
 
+    cuts = sorted(y for y, x0, x1 in rules if gutter is not None and x0 <= gutter[0] and x1 >= gutter[1])
+    next_cut = 0
     for ln in sorted(lines, key=lambda ln: ln.bbox.top):
+        if next_cut < len(cuts) and ln.bbox.top >= cuts[next_cut]:
+            flush()
+            while next_cut < len(cuts) and cuts[next_cut] <= ln.bbox.top:
+                next_cut += 1
         if ln.column is None:
             flush()
             ln.block = block

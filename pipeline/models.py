@@ -48,6 +48,9 @@ class Word(BaseModel):
     text: str
     bbox: Optional[BBox] = None
     conf: Optional[float] = Field(None, description="OCR confidence 0-100, None when not OCR")
+    font_size: Optional[float] = Field(None, description="font size in points (text layer only)")
+    bold: Optional[bool] = Field(None, description="set in a bold face (text layer only)")
+    font: Optional[str] = Field(None, description="font name (text layer only)")
 
 
 class Line(BaseModel):
@@ -60,6 +63,8 @@ class Line(BaseModel):
     block: Optional[int] = Field(None, description="layout block (paragraph/column chunk) index")
     conf: Optional[float] = None
     role: LineRole = LineRole.BODY
+    font_size: Optional[float] = Field(None, description="font size of most of its characters")
+    bold: Optional[bool] = Field(None, description="most of its characters are bold")
 
 
 class Footnote(BaseModel):
@@ -81,6 +86,13 @@ class Page(BaseModel):
         None, description="share of the text layer's words a Spanish lexicon knows"
     )
     notes: list[str] = Field(default_factory=list)
+    images: list["ImageRegion"] = Field(
+        default_factory=list, description="image regions of a text-layer page that were OCR'd, and why"
+    )
+    errors: list["PageError"] = Field(
+        default_factory=list,
+        description="what on the page could not be read: a page that failed OCR is kept empty, a text-layer page keeps its text",
+    )
 
     def body_lines(self) -> list[Line]:
         return [ln for ln in self.lines if ln.role == LineRole.BODY]
@@ -228,3 +240,19 @@ class CommitmentReport(BaseModel):
     stated_count: Optional[int] = Field(None, description="how many commitments the report says it has")
     commitments: list[Commitment] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="report-level doubts (count mismatches …)")
+
+
+class ImageRegion(BaseModel):
+    """A picture on a text-layer page that was OCR'd: where it is, why, and what it gave."""
+
+    bbox: BBox
+    reason: str
+    words: int = Field(0, description="words OCR read in it and placed into the page's lines")
+
+
+class PageError(BaseModel):
+    """A page-level failure recorded on the page instead of failing the report."""
+
+    error: str = Field(description="the error's type, e.g. OcrFailed")
+    problem: str
+    hint: str = ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import EmptyInput, MissingInput, UnsupportedInput
+from pipeline.errors import EmptyInput, MissingInput, OcrFailed, PageTooLarge, UnsupportedInput
 from pipeline.ingest import pdf
 from pipeline.ingest.textfile import read_text_report
 from pipeline.models import Document, Page, SourceKind
@@ -34,9 +34,16 @@ def assemble_pdf(path: Path, sha256: str, pages: list[Page]) -> Document:
 
 
 def read_page(path: Path, plan: pdf.PagePlan, dpi: int = pdf.DEFAULT_DPI, lang: str = pdf.DEFAULT_LANG) -> Page:
+    """One page as its plan says: the text layer (and the text of its pictures), or OCR. A page
+    that cannot be OCR'd (Tesseract fails or times out, the page is too large to render) is kept
+    empty with the error recorded in `Page.errors`, so that the rest of the report is still read."""
     if plan.method == "text-layer":
-        return pdf.read_text_layer(path, plan.number, plan.text_quality)
-    return pdf.ocr_page(path, plan.number, dpi=dpi, lang=lang, quality=plan.text_quality)
+        return pdf.read_text_layer_page(path, plan, dpi, lang)
+    try:
+        return pdf.ocr_page(path, plan.number, dpi=dpi, lang=lang, quality=plan.text_quality)
+    except (OcrFailed, PageTooLarge) as exc:
+        return Page(number=plan.number, source=SourceKind.OCR, text_quality=plan.text_quality,
+                    errors=[pdf.page_error(exc)])
 
 
 def load(
