@@ -56,6 +56,7 @@ def test_words_and_lines_carry_font_size_and_weight(sample_pdfs, tmp_path):
     doc = analyse(load(folder / "text-layer.pdf"))
     body = [ln for ln in doc.pages[0].lines if ln.role.value == "body"]
     assert {ln.font_size for ln in body} == {10.5}
+    assert {w.font_size for ln in body for w in ln.words} == {10.5}  # the first word of a font too
     assert {round(f.page) for f in doc.footnotes()} == {1, 2}
     notes = [ln for ln in doc.pages[0].lines if ln.role.value == "footnote"]
     assert notes and {ln.font_size for ln in notes} == {8.0}
@@ -136,3 +137,14 @@ def test_soft_hyphens_end_the_word_with_a_hyphen_at_the_line_break(ec_plan):
     planned = pdf.plan_pages(EC_PLAN)
     many = [plan for plan, n in zip(planned, hyphenated) if n >= 10]
     assert many and all(plan.method == "text-layer" for plan in many), [(p.number, p.text_quality) for p in many]
+
+
+def test_a_fonts_first_text_object_gets_its_own_size(ec_plan):
+    """The lines of one style share one size, the first a font draws too (its size was once
+    overwritten with the length of the font's name): the plan's field labels are all 10-point."""
+    sizes = {}
+    for page in ec_plan:
+        for ln in page.lines:
+            if ln.text.startswith(("Fecha de inicio y término del compromiso", "Institución o actor")):
+                sizes.setdefault("label", set()).add(ln.font_size)
+    assert sizes["label"] == {10.0}

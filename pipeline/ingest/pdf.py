@@ -493,9 +493,9 @@ def _font(textpage, index: int, fonts: dict, objects: dict) -> tuple[float | Non
         size = round(nominal.value * math.hypot(matrix.c, matrix.d), 2) or None
     key = ctypes.cast(font, ctypes.c_void_p).value
     if key not in fonts:
-        size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
-        name_buf = ctypes.create_string_buffer(max(size, 1))
-        pdfium_c.FPDFFont_GetBaseFontName(font, name_buf, size)
+        name_len = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
+        name_buf = ctypes.create_string_buffer(max(name_len, 1))
+        pdfium_c.FPDFFont_GetBaseFontName(font, name_buf, name_len)
         name = name_buf.value.decode("utf-8", "replace")
         name = name.split("+", 1)[1] if re.match(r"^[A-Z]{6}\+", name) else name
         weight = pdfium_c.FPDFFont_GetWeight(font)
