@@ -550,9 +550,12 @@ class FrontMatter(PatternReader):
             kind = named[0]  # what the title page calls the report
         elif any(s.block("SELF_ASSESSMENT") for s in ex.sections):
             kind = "self_assessment"
-        else:
-            kinds = {label.split(":", 1)[1] for label, _, _ in found if label.startswith("KIND:")}
-            kind = next((k for k in _KIND_ORDER if k in kinds), None)
+        else:  # the kind the front matter names most often; the more specific one on a tie
+            counts: dict[str, int] = {}
+            for label, _, _ in found:
+                if label.startswith("KIND:"):
+                    counts[label.split(":", 1)[1]] = counts.get(label.split(":", 1)[1], 0) + 1
+            kind = max(_KIND_ORDER, key=lambda k: (counts.get(k, 0), -_KIND_ORDER.index(k))) if counts else None
         if kind == "progress":
             kind = "irm_progress" if irm else "government_progress"
         elif kind == "end":
@@ -570,8 +573,8 @@ class FrontMatter(PatternReader):
             ex.flags.append(f"the report states {ex.stated_count} commitments; {len(ex.sections)} were found")
 
 
-TITLE_LINES = 15
-"""The report's title is in its first lines: a kind named there decides."""
+TITLE_LINES = 40
+"""The report's title is in its first lines (cover and credits): the first kind named there decides."""
 _KIND_ORDER = ("self_assessment", "end", "progress", "action_plan")
 _WHEN = {"self_assessment": "self_assessment", "government_progress": "progress_report", "irm_progress": "mid_term",
          "irm_end_of_term": "end_of_term", "action_plan": "design"}

@@ -53,7 +53,8 @@ BLOCK_GAP = 0.6
 class FieldSpec:
     field: str
     role: Optional[str] = None
-    sector: Optional[str] = None
+    sector: Optional[str] = None  # of every actor under the field
+    default_sector: Optional[str] = None  # of an actor the organisation finder does not know
     anchor: bool = False
 
 
@@ -83,7 +84,8 @@ def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec]]:
                 pattern.append({"IS_PUNCT": True, "OP": "*"})
             pattern.append({"NORM": {"REGEX": f"^(?:{word})$"}})
         matcher.add(str(len(specs)), [pattern])
-        specs.append(FieldSpec(item["field"], item.get("role"), item.get("sector"), bool(item.get("anchor"))))
+        specs.append(FieldSpec(item["field"], item.get("role"), item.get("sector"), item.get("default_sector"),
+                               bool(item.get("anchor"))))
     return matcher, specs
 
 
@@ -131,11 +133,37 @@ class FieldLabels:
             if after is not None and after.text in (":", "?", "):") and ex.tok_line[after.i] == last_line:
                 end += 1
             inline = end < len(doc) and ex.tok_line[end] == last_line
-            hits.append(FieldHit(spec, start, end, lines, inline))
+            hits.append(FieldHit(spec, start, end, lines + _label_rest(ex.lm.lines, lines[-1]), inline))
         hits.sort(key=lambda h: h.start)
         ex.fields = hits
         doc.spans[SPAN_KEY] = [Span(doc, h.start, h.end, label=h.spec.field) for h in hits]
         return doc
+
+
+def _in_table(lines: list[Line], h: FieldHit, pages: set[int]) -> bool:
+    """The label is a cell of a page whose values sit beside their labels: nothing beside it
+    means no value of its own (a parent label whose sub-labels hold the values)."""
+    first = lines[h.lines[0]]
+    return first.bbox is not None and not h.inline and first.page in pages
+
+
+def _label_rest(lines: list[Line], last: int) -> list[int]:
+    """The rest of a label set over several lines of its cell that reading order parted from it
+    ("Otros actores" … "involucrados"): short lower-case lines right under it, in its column."""
+    head = lines[last]
+    if head.bbox is None:
+        return []
+    out, below = [], head
+    for i, ln in enumerate(lines):
+        if i in out or ln.page != head.page or ln.bbox is None or i == last:
+            continue
+        h = max(below.bbox.bottom - below.bbox.top, 1.0)
+        text = ln.text.strip()
+        if abs(ln.bbox.x0 - head.bbox.x0) <= 2 and -0.5 * h <= ln.bbox.top - below.bbox.bottom <= 0.8 * h \
+                and text[:1].islower() and len(text.split()) <= 3:
+            out.append(i)
+            below = ln
+    return out
 
 
 @Language.factory("ogp_fields", assigns=["doc.spans"], requires=["doc.spans"])
@@ -151,6 +179,7 @@ class FieldActors:
         ex = state(doc)
         values: list[Span] = []
         beside = _values_beside(ex.lm.lines, ex.fields)
+        beside_pages = {ex.lm.lines[h.lines[0]].page for h in ex.fields if id(h) in beside}
         for sec in ex.sections:
             hits = [h for h in ex.fields if sec.start <= h.start < sec.end]
             found: list[ActorFound] = []
@@ -158,9 +187,11 @@ class FieldActors:
                 if h.spec.field not in ACTOR_FIELDS:
                     continue
                 blocks = [[(i, ex.lm.lines[i].text) for i in b] for b in beside.get(id(h), [])]
-                for block in blocks or [_value_after(ex, doc, h)]:
+                if not blocks and not _in_table(ex.lm.lines, h, beside_pages):
+                    blocks = [_value_after(ex, doc, h)]
+                for block in blocks:
                     for item_lines, text in _items(block):
-                        actor = _actor(ex, doc, h.spec, item_lines, text, hits)
+                        actor = _actor(ex, h.spec, item_lines, text)
                         if actor and not any(a.key == actor.key for a in found):
                             found.append(actor)
                             span = _span_of_lines(ex, doc, item_lines)
@@ -265,7 +296,7 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
 
 def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
     """The organisations a value (its lines and their text) lists: one per bullet, per line that
-    starts a new name, or per ';'-separated part."""
+    starts a new name, per ';'-separated part; "X, a través de Y" names both."""
     items: list[tuple[list[int], list[str]]] = []
     bulleted = any(_ITEM_BULLET.match(t) for _, t in block)
     for i, raw in block:
@@ -284,7 +315,7 @@ def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
             items.append(([i], [body]))
     out = []
     for idx, parts in items:
-        for piece in re.split(r"\s*;\s*", " ".join(parts)):
+        for piece in re.split(r"\s*;\s*|,?\s+a\s+trav[eé]s\s+del?\s+", " ".join(parts)):  # "X, a través de Y": both
             piece = " ".join(piece.split()).strip(" .,:")
             acronyms = [p for p in _LIST_SPLIT.split(piece) if p]
             if len(acronyms) > 1 and all(_ACRONYM.match(p) for p in acronyms):
@@ -294,10 +325,10 @@ def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
     return out
 
 
-def _actor(ex, doc: Doc, spec: FieldSpec, item_lines: list[int], text: str, hits: list[FieldHit]) -> Optional[ActorFound]:
+def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str) -> Optional[ActorFound]:
     if _NOT_ACTOR.search(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
         return None
-    role = spec.role or _parent_role(spec, item_lines[0], hits, ex) or "apoyo"
+    role = spec.role or "apoyo"
     if _COUNTERPART.search(text):
         role = "contraparte"
         text = _COUNTERPART.sub("", text).strip(" ,.")
@@ -309,25 +340,13 @@ def _actor(ex, doc: Doc, spec: FieldSpec, item_lines: list[int], text: str, hits
     if not text:
         text, acronym = acronym or "", acronym
     mention = _mention_in(ex, item_lines, text)
-    sector = spec.sector or (mention.sector if mention else None)
-    if sector is None and spec.field == "RESPONSIBLE":
-        sector = "gobierno"  # an OGP plan's responsible institution is a public body unless named otherwise
+    sector = spec.sector or (mention.sector if mention else None) or spec.default_sector
     key = fold(acronym or text) if acronym and len(text) < 3 else fold(text)
     found = ActorFound(mention=mention or Mention(start=0, end=0, name=text, key=key, sector=sector, source="field"),
                        name=text, key=key, sector=sector, role=role, explicit_role=True, line=item_lines[0])
     if acronym:
         ex.acronyms[key] = acronym
     return found
-
-
-def _parent_role(spec: FieldSpec, line: int, hits: list[FieldHit], ex) -> Optional[str]:
-    """A sub-label ("Actores de gobierno") takes the role of the nearest field that gives one."""
-    if spec.field not in ("ACTORS_GOV", "ACTORS_OTHER"):
-        return None
-    parents = [h for h in hits if h.spec.role]
-    if not parents:
-        return None
-    return min(parents, key=lambda h: abs(h.lines[0] - line)).spec.role
 
 
 def _mention_in(ex, item_lines: list[int], text: str) -> Optional[Mention]:
