@@ -42,3 +42,14 @@ def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
     from pipeline.extract import extract_commitments
 
     return extract_commitments(repaired.lines, doc.name, doc.footnotes())
+
+
+def outcome(doc: Document, report: CommitmentReport) -> dict:
+    """A processed report's outcome: `success`, or `partial` with each problem that makes its
+    results incomplete listed as a warning (a page that gave no text, no commitment found)."""
+    warnings = [{"page": p.number, "reason": "no text was read from this page"}
+                for p in doc.pages if not any(ln.text.strip() for ln in p.lines)]
+    if not report.commitments:
+        warnings.append({"page": None, "reason": "no commitment found: check that this is an OGP self-assessment "
+                                                 "report and that its text is readable (see text.txt)"})
+    return {"outcome": "partial" if warnings else "success", "warnings": warnings}
