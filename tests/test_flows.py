@@ -312,3 +312,35 @@ def test_a_report_failing_after_ingest_leaves_no_old_results_and_the_catalog_fol
     with sqlite3.connect(out / "catalog.sqlite") as db:
         assert db.execute("SELECT report, ok FROM reports").fetchall() == [("renamed", 1)]
         assert {r for (r,) in db.execute("SELECT DISTINCT report FROM commitments")} == {"renamed"}
+
+
+def test_cache_versions_follow_the_code_each_task_runs(tmp_path):
+    """Computed from the tasks' import closure, not a hand list: the page-reading task runs the
+    reading-order code (pipeline/layout.py, through pipeline/ingest/pdf.py), so a change there is a
+    new version of it; a repair rule is a new repair version only."""
+    from flows import tasks
+    from flows.caching import code_version, ingest_version
+
+    root = tmp_path / "pipeline"
+    shutil.copytree(Path("pipeline"), root, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def versions() -> tuple[str, ...]:
+        return tuple(code_version(t, root=root) for t in (tasks.read_page, tasks.read_text_file, tasks.repair,
+                                                          tasks.extract))
+
+    before = versions()
+    assert before[0] == before[1] == ingest_version()  # the copy is the library, file for file
+    assert len(set(before)) == 3
+    with open(root / "layout.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# reading order changed\n")
+    after_layout = versions()
+    assert after_layout[0] != before[0] and after_layout[1] != before[1]
+    assert after_layout[2:] == before[2:]  # repair and extraction do not run the layout code
+    with open(root / "data" / "repair" / "confusions.tsv", "a", encoding="utf-8") as fh:
+        fh.write("x\ty\n")
+    after_rule = versions()
+    assert after_rule[:2] == after_layout[:2] and after_rule[2] != after_layout[2]
+    with open(root / "extract" / "orgs.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# a new organisation rule\n")
+    after_extract = versions()
+    assert after_extract[:3] == after_rule[:3] and after_extract[3] != after_rule[3]
