@@ -133,3 +133,44 @@ def test_csv_cells_starting_with_a_formula_prefix_are_written_as_text(tmp_path):
         assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], path.name
         assert "'" + hostile[0] in cells, path.name
     assert '"title": "=HYPERLINK' in (folder / "commitments.json").read_text(encoding="utf-8")  # JSON as it is
+
+
+def test_a_report_with_an_empty_page_or_no_commitment_is_a_partial_success():
+    from pipeline.models import CommitmentReport, Document, Line, Page, SourceKind
+    from pipeline.process import outcome
+
+    doc = Document(path="r.pdf", sha256="0", source=SourceKind.OCR, pages=[
+        Page(number=1, source=SourceKind.OCR, lines=[Line(text="Compromiso 1", page=1, line=1)]),
+        Page(number=2, source=SourceKind.OCR, lines=[Line(text="  ", page=2, line=1)])])
+    found = outcome(doc, CommitmentReport(report="r"))
+    assert found["outcome"] == "partial"
+    assert [w["page"] for w in found["warnings"]] == [2, None]
+    assert "no text" in found["warnings"][0]["reason"] and "no commitment" in found["warnings"][1]["reason"]
+
+
+def test_a_run_with_an_internal_error_exits_with_the_internal_code(tmp_path, monkeypatch):
+    import flows.report
+
+    bug = as_pipeline_error(ValueError("a bug"), tmp_path / "r.txt").to_dict()
+    bad_input = MissingInput(str(tmp_path / "gone.txt"), "no such file").to_dict()
+    runs = {"internal": [{"report": "r", "file": "r.txt", "ok": False, "outcome": "failure", "error": bug,
+                          "seconds": 0.1}],
+            "input": [{"report": "gone", "file": "gone.txt", "ok": False, "outcome": "failure",
+                       "error": bad_input, "seconds": 0.1}]}
+    for kind, code in (("internal", ExitCode.INTERNAL), ("input", ExitCode.SOME_REPORTS_FAILED)):
+        monkeypatch.setattr(flows.report, "run_corpus", lambda paths, out, **options: runs[kind])
+        res = CliRunner().invoke(cli.app, ["run", SEED, "--out", str(tmp_path / "out")])
+        assert res.exit_code == code, res.output
+
+
+@pytest.mark.slow
+def test_ogp_run_without_tesseract_names_the_missing_dependency(sample_pdfs, tmp_path):
+    folder, _, _ = sample_pdfs
+    bin_dir = tmp_path / "bin"  # a PATH without tesseract
+    bin_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PATH=str(bin_dir), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    res = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(folder / "scanned.pdf"),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == ExitCode.MISSING_DEPENDENCY, res.stderr[-3000:]
+    assert "tesseract" in res.stderr and "apt-get install tesseract-ocr" in res.stderr
