@@ -20,6 +20,7 @@ def _umask() -> int:
 
 
 _MODE = 0o666 & ~_umask()
+DIR_MODE = 0o777 & ~_umask()  # an ordinary folder's mode (mkdtemp makes 0700 ones)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.errors import OutputFolderBusy, OutputNotWritable
+from pipeline.export import DIR_MODE
 
 LOCK_NAME = ".ogp-run.lock"
 CACHE_NAME = ".cache"
@@ -83,8 +84,9 @@ def report_names(inputs: list[Path]) -> dict[Path, str]:
 def report_folder(out: Path, name: str) -> Path:
     """`out/name`, refusing any name that would leave `out` or take a run-level name."""
     folder = out / name
-    if (name != _safe_stem(name) or name.casefold() in RUN_LEVEL_NAMES
-            or folder.resolve().parent != out.resolve()):
+    safe = name and name == name.strip() and not name.startswith(".") and not _UNSAFE.search(name) \
+        and len(name.encode("utf-8")) <= _MAX_NAME_BYTES + 80  # a suffix, and a temp name's prefix, still fit
+    if not safe or name.casefold() in RUN_LEVEL_NAMES or folder.resolve().parent != out.resolve():
         raise ValueError(f"{name!r} is not a report folder name (see pipeline.outdir.report_names)")
     return folder
 
@@ -93,14 +95,19 @@ def report_folder(out: Path, name: str) -> Path:
 def staged_report(out: Path, name: str) -> Iterator[Path]:
     """A fresh staging folder for one report's outputs, swapped in as `out/name` when the block
     ends normally; when it raises, the staging folder and the report's old folder are removed (a
-    failed report has no folder, only its error), so `out/name` never mixes two runs' files."""
+    failed report has no folder, only its error), so `out/name` never mixes two runs' files. An
+    interrupt (Ctrl-C) leaves the old folder as it was."""
     final = report_folder(out, name)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}.", suffix=".tmp"))
     try:
+        os.chmod(staging, DIR_MODE)
         yield staging
-    except BaseException:
+    except Exception:
         shutil.rmtree(staging, ignore_errors=True)
         _remove(final, out)
+        raise
+    except BaseException:  # interrupted: the old folder stays as it was, whole
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     _remove(final, out)
     os.replace(staging, final)
@@ -132,7 +139,8 @@ def remove_temp_files(out: Path) -> int:
 
 
 def _subfolders(out: Path) -> list[Path]:
-    return [d for d in out.iterdir() if d.is_dir() and not d.is_symlink() and d.name != CACHE_NAME]
+    """The report folders (not the task cache, nor a temp folder: hidden names)."""
+    return [d for d in out.iterdir() if d.is_dir() and not d.is_symlink() and not d.name.startswith(".")]
 
 
 @contextmanager
@@ -155,7 +163,10 @@ def run_lock(out: Path) -> Iterator[None]:
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
-        yield
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # no holder named once it is released
     finally:
         os.close(fd)  # releases the flock
 

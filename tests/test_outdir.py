@@ -14,6 +14,12 @@ from pipeline import outdir
 from pipeline.errors import ExitCode, OutputFolderBusy
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _names(*paths: str) -> list[str]:
     inputs = [Path(p) for p in paths]
     names = outdir.report_names(inputs)
@@ -28,6 +34,8 @@ def test_names_never_leave_out_nor_take_a_run_level_or_hidden_name(tmp_path):
         assert folder.parent == tmp_path and not name.startswith(".") and name not in (".", "..")
         assert name.casefold() not in outdir.RUN_LEVEL_NAMES and "\n" not in name
     assert names[-1] == "plain"
+    long = _names("a/" + "é" * 200 + ".txt", "b/" + "é" * 200 + ".txt")  # cut to fit, then suffixed
+    assert all(len(n.encode()) < 255 - 20 and outdir.report_folder(tmp_path, n) for n in long)
     assert names[4].startswith("errors.json-") and names[7].startswith("score.md-")
     for bad in ("..", ".", ".cache", "errors.json", "a/b", ".x"):
         with pytest.raises(ValueError):
@@ -55,6 +63,11 @@ def test_a_report_folder_is_replaced_whole_or_removed_when_the_report_fails(tmp_
     with outdir.staged_report(tmp_path, "r") as staging:
         (staging / "document.json").write_text("new")
         assert (old / "commitments.json").read_text() == "old"  # untouched until the end
+    assert sorted(f.name for f in old.iterdir()) == ["document.json"]
+    assert old.stat().st_mode & 0o777 == 0o777 & ~_umask()  # an ordinary folder, not mkdtemp's 0700
+    with pytest.raises(KeyboardInterrupt):
+        with outdir.staged_report(tmp_path, "r") as staging:
+            raise KeyboardInterrupt  # interrupted: the old folder stays whole
     assert sorted(f.name for f in old.iterdir()) == ["document.json"]
     with pytest.raises(RuntimeError):
         with outdir.staged_report(tmp_path, "r") as staging:
@@ -113,6 +126,7 @@ def test_a_second_process_is_refused_while_the_first_holds_the_folder_and_not_af
         first.wait()
     with outdir.run_lock(tmp_path):
         assert json.loads((tmp_path / outdir.LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert (tmp_path / outdir.LOCK_NAME).read_text() == ""  # released: it names no holder
     with outdir.run_lock(tmp_path):  # released on exit of the block
         with pytest.raises(OutputFolderBusy):
             with outdir.run_lock(tmp_path):
