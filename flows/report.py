@@ -19,7 +19,7 @@ from flows.caching import extract_version, ingest_version, repair_version
 from pipeline import outdir
 from pipeline.errors import as_pipeline_error
 from pipeline.export import atomic_write_json
-from pipeline.ingest import assemble_pdf, check_input, check_ocr
+from pipeline.ingest import assemble_pdf, check_dependencies, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
 from pipeline.process import outcome
 
@@ -111,8 +111,7 @@ def process_corpus(
     with outdir.run_lock(out):  # one run per output folder: its temp files are this run's to remove
         outdir.remove_temp_files(out)
         inputs = outdir.discover(paths)
-        if any(p.suffix.lower() == ".pdf" for p in inputs):
-            check_ocr(lang)  # a missing Tesseract is named once, not as every page's failure
+        check_dependencies(inputs, lang)  # a missing Tesseract is named once, not as every page's failure
         names = outdir.report_names(inputs)
         if dask_address:
             from prefect_dask import DaskTaskRunner
@@ -143,8 +142,12 @@ def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
     server outlives the run (`PREFECT_API_URL` set). Heartbeats let that server's UI tell a batch
     that died from one still running; the embedded server stops with the run, so nobody would
     read them there, and joining their thread costs up to 1 s (at random) at the end of the run."""
-    with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
-        return process_corpus(paths, out, **options)
+    # the output folder's lock and the dependencies, before the flow starts: a refusal is a message,
+    # not a failed flow run with its traceback (the flow takes the lock again: it is re-entrant)
+    with outdir.run_lock(out):
+        check_dependencies(outdir.discover(paths), options.get("lang", DEFAULT_LANG))
+        with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
+            return process_corpus(paths, out, **options)
 
 
 def _no_heartbeats():

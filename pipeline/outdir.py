@@ -143,12 +143,19 @@ def _subfolders(out: Path) -> list[Path]:
     return [d for d in out.iterdir() if d.is_dir() and not d.is_symlink() and not d.name.startswith(".")]
 
 
+_HELD: set[Path] = set()  # the output folders this process holds the lock of
+
+
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
     """Hold `out/.ogp-run.lock` for the block: a second run on the same folder gets
     `OutputFolderBusy`, naming the run that holds it. The lock is an flock: it dies with its
-    process, so a killed run never blocks the next one."""
+    process, so a killed run never blocks the next one. Re-entrant within the process (the CLI
+    takes it before starting the flow, which takes it too)."""
     out.mkdir(parents=True, exist_ok=True)
+    if out.resolve() in _HELD:
+        yield
+        return
     path = out / LOCK_NAME
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -163,9 +170,11 @@ def run_lock(out: Path) -> Iterator[None]:
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+        _HELD.add(out.resolve())
         try:
             yield
         finally:
+            _HELD.discard(out.resolve())
             os.ftruncate(fd, 0)  # no holder named once it is released
     finally:
         os.close(fd)  # releases the flock

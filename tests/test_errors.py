@@ -174,3 +174,4 @@ def test_ogp_run_without_tesseract_names_the_missing_dependency(sample_pdfs, tmp
                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == ExitCode.MISSING_DEPENDENCY, res.stderr[-3000:]
     assert "tesseract" in res.stderr and "apt-get install tesseract-ocr" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "out" / "summary.json").exists()

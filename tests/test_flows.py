@@ -148,7 +148,7 @@ def test_cache_keys_follow_the_content_of_the_inputs_not_the_path():
     assert isinstance(key(doc, extra=Opaque()), str)
 
 
-def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeypatch):
+def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeypatch, tmp_path):
     import flows.report
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -156,9 +156,9 @@ def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeyp
     monkeypatch.setattr(flows.report, "process_corpus",
                         lambda paths, out, **options: seen.append(PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()) or [])
     with temporary_settings(restore_defaults={PREFECT_API_URL}):  # the embedded server
-        flows.report.run_corpus([], Path("out"))
+        flows.report.run_corpus([], tmp_path / "out")
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
-        flows.report.run_corpus([], Path("out"))
+        flows.report.run_corpus([], tmp_path / "out")
         default = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
     assert seen == [None, default] and default is not None
 

@@ -127,10 +127,19 @@ def test_a_second_process_is_refused_while_the_first_holds_the_folder_and_not_af
     with outdir.run_lock(tmp_path):
         assert json.loads((tmp_path / outdir.LOCK_NAME).read_text())["pid"] == os.getpid()
     assert (tmp_path / outdir.LOCK_NAME).read_text() == ""  # released: it names no holder
-    with outdir.run_lock(tmp_path):  # released on exit of the block
-        with pytest.raises(OutputFolderBusy):
-            with outdir.run_lock(tmp_path):
-                pass
+    with outdir.run_lock(tmp_path):
+        with outdir.run_lock(tmp_path):  # re-entrant within a process (the CLI, then its flow)
+            pass
+        refused = _hold(tmp_path)  # the outer block still holds it
+        refused.communicate(timeout=60)
+        assert refused.returncode == ExitCode.OUTPUT_BUSY
+    with pytest.raises(OutputFolderBusy):
+        with outdir.run_lock(tmp_path):
+            raise OutputFolderBusy(str(tmp_path), "raised inside: the lock is released all the same")
+    later = _hold(tmp_path)
+    assert later.stdout.readline().strip() == "locked"
+    later.kill()
+    later.wait()
 
 
 @pytest.mark.slow
@@ -150,6 +159,7 @@ def test_ogp_run_refuses_a_folder_another_run_holds_and_leaves_its_temp_files(tm
                              cwd=Path(__file__).resolve().parents[1])
         assert res.returncode == ExitCode.OUTPUT_BUSY, res.stderr[-2000:]
         assert f"pid {first.pid}" in res.stderr and "another `ogp run` is writing here" in res.stderr
+        assert "Traceback" not in res.stderr  # refused before any flow run starts
         assert theirs.read_text() == "being written" and not (out / "summary.json").exists()
     finally:
         first.send_signal(signal.SIGKILL)

@@ -35,6 +35,13 @@ def check_input(path: Path) -> None:
         raise InputNotReadable(str(path), "permission denied: this user may not read the file")
 
 
+def check_dependencies(inputs: list[Path], lang: str) -> None:
+    """What reading `inputs` needs is installed: Tesseract and its `lang` data when a PDF is among
+    them (its pages may need OCR)."""
+    if any(p.suffix.lower() == ".pdf" for p in inputs):
+        check_ocr(lang)
+
+
 @lru_cache(maxsize=None)
 def check_ocr(lang: str) -> None:
     """Tesseract and its data for every language of `lang` (`spa`, `spa+eng`) are installed: checked
