@@ -90,7 +90,7 @@ def test_fuzzed_inputs_never_crash_the_repair():
 
 
 def test_repair_cost_is_linear_in_the_line_length():
-    _linear(3_000)
+    _linear(2_000)
 
 
 @pytest.mark.slow
