@@ -16,32 +16,19 @@ from prefect.utilities.annotations import opaque
 from flows import progress, tasks
 from flows.evaluate import evaluate
 from flows.caching import extract_version, ingest_version, repair_version
-from pipeline.errors import PipelineError
-from pipeline.export import atomic_write_json, remove_stale_temp_files
-from pipeline.ingest import SUFFIXES, assemble_pdf, check_input
+from pipeline import outdir
+from pipeline.errors import as_pipeline_error
+from pipeline.export import atomic_write_json
+from pipeline.ingest import assemble_pdf, check_dependencies, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
-
-
-def discover(paths: list[Path]) -> list[Path]:
-    """Report files in the given files and folders (recursively), sorted; missing paths are kept
-    so that they are reported as errors."""
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
-        else:
-            found.append(p)
-    return found
-
-
-def report_dir(out: Path, path: Path) -> Path:
-    return out / path.stem
+from pipeline.process import outcome
 
 
 @flow(name="process-report", flow_run_name="report-{path.name}")
 def process_report(
     path: Path,
     out: Path,
+    name: str | None = None,
     dpi: int = DEFAULT_DPI,
     lang: str = DEFAULT_LANG,
     min_quality: float = DEFAULT_MIN_QUALITY,
@@ -49,39 +36,45 @@ def process_report(
     gold_root: Path | None = None,
 ) -> dict:
     """Ingest → layout → repair → extract → outputs (and the review page, beside the gold when
-    `gold_root` has this report) for one report. Returns a summary; a bad report gives a summary
-    with its error instead of raising, so one bad report never stops a batch."""
+    `gold_root` has this report) for one report, into the folder `out/name` (default: the name
+    `pipeline.outdir.report_names` gives the file alone), replaced whole at the end. Returns a
+    summary; a bad report gives a summary with its error instead of raising, so one bad report
+    never stops a batch."""
     started = time.perf_counter()
-    summary = {"report": path.stem, "file": str(path), "ok": False}
+    name = name or outdir.report_names([path])[path]
+    summary = {"report": name, "file": str(path), "ok": False, "outcome": "failure"}
     try:
-        check_input(path)
-        sha = sha256_file(path)
-        code = ingest_version()
-        opts = {"refresh_cache": True} if force else {}
-        if path.suffix.lower() == ".txt":
-            progress.report_started(str(path), 1)
-            doc = tasks.read_text_file.with_options(**opts)(path, sha, code)
-            # the cache is keyed on the content, not the path: a renamed or moved copy gets the
-            # result read from the old path, and must name its own file
-            doc = doc.model_copy(update={"path": str(path)})
-            progress.page_done(str(path))
-        else:
-            plans = tasks.plan_pdf.with_options(**opts)(path, sha, min_quality, code)
-            progress.report_started(str(path), len(plans))
-            futures = tasks.read_page.with_options(**opts).map(path, sha, plans, dpi, lang, code)
-            doc = assemble_pdf(path, sha, futures.result())
-        # opaque(): Prefect would otherwise walk every word of the document looking for futures
-        # to resolve and record as inputs, twice per task: ~0.4 s a task on a 20-page scan
-        doc = tasks.analyse_layout(opaque(doc))
-        folder = report_dir(out, path)
-        tasks.write_outputs(opaque(doc), folder)
-        repaired = tasks.repair.with_options(**opts)(opaque(doc), repair_version())
-        tasks.write_repair(opaque(doc), opaque(repaired), folder)
-        report = tasks.extract.with_options(**opts)(opaque(doc), opaque(repaired), extract_version())
-        tasks.write_commitments(opaque(report), folder)
-        tasks.write_review(folder, opaque(report), opaque(repaired.corrections), gold_root)
+        with outdir.staged_report(out, name) as folder:
+            check_input(path)
+            sha = sha256_file(path)
+            code = ingest_version()
+            opts = {"refresh_cache": True} if force else {}
+            if path.suffix.lower() == ".txt":
+                progress.report_started(str(path), 1)
+                doc = tasks.read_text_file.with_options(**opts)(path, sha, code)
+                # the cache is keyed on the content, not the path: a renamed or moved copy gets the
+                # result read from the old path, and must name its own file
+                doc = doc.model_copy(update={"path": str(path)})
+                progress.page_done(str(path))
+            else:
+                plans = tasks.plan_pdf.with_options(**opts)(path, sha, min_quality, code)
+                progress.report_started(str(path), len(plans))
+                futures = tasks.read_page.with_options(**opts).map(path, sha, plans, dpi, lang, code)
+                doc = assemble_pdf(path, sha, futures.result())
+            # opaque(): Prefect would otherwise walk every word of the document looking for futures
+            # to resolve and record as inputs, twice per task: ~0.4 s a task on a 20-page scan
+            doc = tasks.analyse_layout(opaque(doc))
+            tasks.write_outputs(opaque(doc), folder)
+            repaired = tasks.repair.with_options(**opts)(opaque(doc), repair_version())
+            tasks.write_repair(opaque(doc), opaque(repaired), folder)
+            report = tasks.extract.with_options(**opts)(opaque(doc), opaque(repaired), extract_version())
+            # named as its folder (the extraction names it after the file's stem, which may clash)
+            report = report.model_copy(update={"report": name})
+            tasks.write_commitments(opaque(report), folder)
+            tasks.write_review(folder, name, opaque(report), opaque(repaired.corrections), gold_root)
         summary.update(
             ok=True,
+            **outcome(doc, report),
             source=doc.source.value,
             pages=len(doc.pages),
             ocr_pages=sum(p.source.value == "ocr" for p in doc.pages),
@@ -90,11 +83,8 @@ def process_report(
             flagged=sum(not c.applied for c in repaired.corrections),
             commitments=len(report.commitments),
         )
-    except PipelineError as exc:
-        summary["error"] = exc.to_dict()
-    except Exception as exc:  # a bug or an unforeseen input: still one report, not the batch
-        summary["error"] = {"file": str(path), "page": None, "error": type(exc).__name__,
-                            "problem": str(exc), "hint": "unexpected failure; please report it with this file"}
+    except Exception as exc:  # typed errors, and bugs or unforeseen inputs: still one report, not the batch
+        summary["error"] = as_pipeline_error(exc, path).to_dict()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     progress.report_done(str(path), summary["ok"])
     return summary
@@ -118,30 +108,33 @@ def process_corpus(
     failed reports), summary.json and the corpus catalog (catalog.csv, catalog.sqlite); when
     `gold_root` holds gold for some of the reports, runs the `evaluate` flow (score.json, score.md,
     Prefect artifacts)."""
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(out)
-    if dask_address:
-        from prefect_dask import DaskTaskRunner
+    with outdir.run_lock(out):  # one run per output folder: its temp files are this run's to remove
+        outdir.remove_temp_files(out)
+        inputs = outdir.discover(paths)
+        check_dependencies(inputs, lang)  # a missing Tesseract is named once, not as every page's failure
+        names = outdir.report_names(inputs)
+        if dask_address:
+            from prefect_dask import DaskTaskRunner
 
-        runner = DaskTaskRunner(address=dask_address)
-    else:
-        runner = ThreadPoolTaskRunner(max_workers=workers)
-    per_report = process_report.with_options(task_runner=runner)
-    # Prefect joins a flow run's heartbeat thread on exit, and it sleeps in 1 s steps: up to 1 s
-    # more per report. The corpus run keeps its heartbeat (see run_corpus); the per-report
-    # subflows go without.
-    with _no_heartbeats():
-        summaries = [per_report(p, out, dpi, lang, min_quality, force, gold_root) for p in discover(paths)]
-    errors = [s["error"] for s in summaries if not s["ok"]]
-    atomic_write_json(out / "errors.json", errors)
-    atomic_write_json(out / "summary.json", summaries)
-    tasks.build_catalog(out)
-    if gold_root and any((gold_root / s["report"] / "commitments.json").exists() for s in summaries if s["ok"]):
-        try:
-            evaluate(gold_root, out)
-        except ValueError as exc:  # a damaged gold file: the batch's outputs stand, the score is skipped
-            get_run_logger().error("not scored: %s", exc)
-    return summaries
+            runner = DaskTaskRunner(address=dask_address)
+        else:
+            runner = ThreadPoolTaskRunner(max_workers=workers)
+        per_report = process_report.with_options(task_runner=runner)
+        # Prefect joins a flow run's heartbeat thread on exit, and it sleeps in 1 s steps: up to 1 s
+        # more per report. The corpus run keeps its heartbeat (see run_corpus); the per-report
+        # subflows go without.
+        with _no_heartbeats():
+            summaries = [per_report(p, out, names[p], dpi, lang, min_quality, force, gold_root) for p in inputs]
+        errors = [s["error"] for s in summaries if not s["ok"]]
+        atomic_write_json(out / "errors.json", errors)
+        atomic_write_json(out / "summary.json", summaries)
+        tasks.build_catalog(out)
+        if gold_root and any((gold_root / s["report"] / "commitments.json").exists() for s in summaries if s["ok"]):
+            try:
+                evaluate(gold_root, out)
+            except ValueError as exc:  # a damaged gold file: the batch's outputs stand, the score is skipped
+                get_run_logger().error("not scored: %s", exc)
+        return summaries
 
 
 def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
@@ -149,8 +142,12 @@ def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
     server outlives the run (`PREFECT_API_URL` set). Heartbeats let that server's UI tell a batch
     that died from one still running; the embedded server stops with the run, so nobody would
     read them there, and joining their thread costs up to 1 s (at random) at the end of the run."""
-    with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
-        return process_corpus(paths, out, **options)
+    # the output folder's lock and the dependencies, before the flow starts: a refusal is a message,
+    # not a failed flow run with its traceback (the flow takes the lock again: it is re-entrant)
+    with outdir.run_lock(out):
+        check_dependencies(outdir.discover(paths), options.get("lang", DEFAULT_LANG))
+        with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
+            return process_corpus(paths, out, **options)
 
 
 def _no_heartbeats():

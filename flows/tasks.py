@@ -44,7 +44,9 @@ def read_text_file(path: Path, sha256: str, code: str) -> Document:
 
 @task(name="layout", cache_policy=NO_CACHE)
 def analyse_layout(doc: Document) -> Document:
-    return layout.analyse(doc)
+    """The layout of a copy: `layout.analyse` changes the document it is given, and this one may be
+    a cached result that the next report with the same content gets too."""
+    return layout.analyse(doc.model_copy(deep=True))
 
 
 @task(name="write-document", cache_policy=NO_CACHE)
@@ -77,19 +79,20 @@ def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
 
 
 @task(name="write-review", cache_policy=NO_CACHE)
-def write_review(report_dir: Path, report: CommitmentReport, corrections: list, gold_root: Path | None) -> Path:
-    """review.html, beside the gold for this report when `gold_root/<report>/commitments.json` exists
+def write_review(report_dir: Path, name: str, report: CommitmentReport, corrections: list,
+                 gold_root: Path | None) -> Path:
+    """review.html, beside the gold for report `name` when `gold_root/<name>/commitments.json` exists
     (an unreadable gold file is reported in the log and the page is made without it)."""
     from pipeline.report import write_review as write
     from pipeline.score import load_report
 
-    gold_file = gold_root / report_dir.name / "commitments.json" if gold_root else None
+    gold_file = gold_root / name / "commitments.json" if gold_root else None
     gold = None
     if gold_file and gold_file.exists():
         try:
             gold = load_report(gold_file)
         except ValueError as exc:
-            get_run_logger().warning("review of %s made without gold: %s", report_dir.name, exc)
+            get_run_logger().warning("review of %s made without gold: %s", name, exc)
     return write(report_dir, report, gold, corrections)
 
 

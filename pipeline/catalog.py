@@ -1,15 +1,18 @@
 """The corpus-wide catalog for archivists: `OUT/catalog.csv` (a row per commitment) and
 `OUT/catalog.sqlite`, rebuilt from the per-report outputs after every run.
 
-Sources, for every report folder `OUT/X/`: `commitments.json` (a CommitmentReport, with the
-report's `country` and `plan`), `corrections.jsonl` (one Correction a line) and `OUT/summary.json`
-(the latest run's verdict per report; a report that failed has no folder, only its error).
+Sources: `OUT/summary.json` (the latest run's verdict per report; a report that failed has no
+folder, only its error) names the reports; for each one that succeeded, its folder `OUT/X/`:
+`commitments.json` (a CommitmentReport, with the report's `country` and `plan`) and
+`corrections.jsonl` (one Correction a line). A folder the latest run did not write (an input
+renamed or left out since) is not listed; without a summary, every report folder is.
 
 SQLite tables (every text column as printed in the report; `*_key` columns are lower case,
 accents and punctuation removed, for matching — see `key()`):
 
-    reports(report PK, file, ok, error, source, pages, ocr_pages, country, plan,
-            commitments, corrections)                 ok NULL: not in the latest run's summary
+    reports(report PK, file, ok, outcome, error, source, pages, ocr_pages, country, plan,
+            commitments, corrections)                 ok, outcome NULL: no run summary in OUT;
+                                                      outcome: success | partial | failure
     commitments(id PK, report, number, title, section, status, status_text, status_page,
                 irm_completion, irm_results, pages, urls, flags)
     actors(commitment_id → commitments.id, report, commitment, name, acronym, sector, role,
@@ -53,7 +56,7 @@ CSV_COLUMNS = [
 
 _SCHEMA = """
 CREATE TABLE reports (
-    report TEXT PRIMARY KEY, file TEXT, ok INTEGER, error TEXT, source TEXT, pages INTEGER,
+    report TEXT PRIMARY KEY, file TEXT, ok INTEGER, outcome TEXT, error TEXT, source TEXT, pages INTEGER,
     ocr_pages INTEGER, country TEXT, plan TEXT, commitments INTEGER, corrections INTEGER
 );
 CREATE TABLE commitments (
@@ -98,10 +101,10 @@ def _report_dirs(out: Path) -> list[Path]:
     )
 
 
-def _read_summary(out: Path) -> dict[str, dict]:
+def _read_summary(out: Path) -> dict[str, dict] | None:
     path = out / "summary.json"
     if not path.exists():
-        return {}
+        return None
     try:
         return {s["report"]: s for s in json.loads(path.read_text(encoding="utf-8"))}
     except (ValueError, KeyError, TypeError) as exc:
@@ -140,15 +143,15 @@ def _fill(db: sqlite3.Connection, out: Path) -> list[dict]:
     summary = _read_summary(out)
     dirs = {d.name: d for d in _report_dirs(out)}
     csv_rows: list[dict] = []
-    for name in sorted(set(dirs) | set(summary)):
-        s = summary.get(name, {})
-        folder = dirs.get(name)
+    for name in sorted(summary if summary is not None else dirs):
+        s = (summary or {}).get(name, {})
+        folder = dirs.get(name) if s.get("ok", True) else None  # a failed report's old folder is not its result
         report = _read_commitments(folder / "commitments.json") if folder else None
         corrections = _read_corrections(folder / "corrections.jsonl") if folder else []
         error = s.get("error")
         db.execute(
-            "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (name, s.get("file"), None if "ok" not in s else int(bool(s["ok"])),
+            "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (name, s.get("file"), None if "ok" not in s else int(bool(s["ok"])), s.get("outcome"),
              json.dumps(error, ensure_ascii=False) if error else None, s.get("source"), s.get("pages"),
              s.get("ocr_pages"), report.country if report else None, report.plan if report else None,
              len(report.commitments) if report else None, len(corrections) if folder else None),
@@ -213,5 +216,6 @@ def build_catalog(out: Path) -> dict:
         os.replace(tmp, sqlite_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        Path(tmp + "-journal").unlink(missing_ok=True)
         raise
     return {"sqlite": sqlite_path, "csv": csv_path, **counts}

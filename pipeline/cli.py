@@ -76,7 +76,7 @@ def run(
     out: Path = typer.Option(Path("outputs"), "--out", help="output folder"),
     dpi: int = typer.Option(300, help="rasterization resolution for OCR"),
     lang: str = typer.Option("spa", help="Tesseract language"),
-    workers: int = typer.Option(os.cpu_count() or 1, help="pages read in parallel"),
+    workers: int = typer.Option(os.cpu_count() or 1, min=1, help="pages read in parallel"),
     min_quality: float = typer.Option(
         DEFAULT_MIN_QUALITY, help="re-OCR text-layer pages with a smaller share of known Spanish words"
     ),
@@ -100,16 +100,21 @@ def run(
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as bars:
         flow_progress.listen(_Bars(bars))
-        summaries = run_corpus(
-            paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
-            force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
-        )
-        flow_progress.listen(None)
+        try:
+            summaries = run_corpus(
+                paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
+                force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
+            _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
+                       "summary.json and the catalog may be those of the previous run")
+        finally:
+            flow_progress.listen(None)
     table = Table(title=f"ogp run → {out}")
     for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "commitments", "seconds", "result"):
         table.add_column(col)
     for s in summaries:
-        result = "ok" if s["ok"] else f"[red]{s['error']['problem']}"
+        result = {"success": "ok", "partial": "[yellow]partial"}.get(s["outcome"]) or f"[red]{s['error']['problem']}"
         table.add_row(s["report"], s.get("source", "-"), str(s.get("pages", "-")), str(s.get("ocr_pages", "-")),
                       str(s.get("footnotes", "-")), str(s.get("corrections", "-")),
                       str(s.get("commitments", "-")), str(s["seconds"]), result)
@@ -119,19 +124,28 @@ def run(
         e = s["error"]
         where = e["file"] + (f", page {e['page']}" if e.get("page") else "")
         err.print(f"[red]error[/red] {where}: {e['problem']}" + (f" — {e['hint']}" if e.get("hint") else ""))
+    for s in summaries:
+        for w in s.get("warnings", []):
+            err.print(f"[yellow]warning[/yellow] {s['file']}" + (f", page {w['page']}" if w["page"] else "")
+                      + f": {w['reason']}")
     if failed:
         err.print(f"{len(failed)} of {len(summaries)} reports failed; see {out / 'errors.json'}")
-        raise typer.Exit(ExitCode.SOME_REPORTS_FAILED)
+        internal = any(s["error"]["error"] == "InternalError" for s in failed)
+        raise typer.Exit(ExitCode.INTERNAL if internal else ExitCode.SOME_REPORTS_FAILED)
 
 
-def _fail(exc: Exception) -> None:
-    """A typed pipeline error: its message (file, page, fix) and its exit code."""
-    from pipeline.errors import PipelineError
+def _fail(exc: Exception, written: str = "nothing was written") -> None:
+    """A typed pipeline error: its message (file, page, fix) and its exit code; anything else is a
+    bug: an internal error, saying where to report it and what was written."""
+    from pipeline.errors import InternalError, PipelineError
 
-    if isinstance(exc, PipelineError):
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(exc.exit_code)
-    raise exc
+    if not isinstance(exc, PipelineError):
+        err.print_exception()
+        exc = InternalError(type(exc).__name__, f"{exc}; {written}",
+                            hint="a bug in ogp-pipeline: please report it in the project's issue tracker "
+                                 "with this message and the traceback above")
+    err.print(f"[red]error[/red] {exc}")
+    raise typer.Exit(exc.exit_code)
 
 
 @app.command()
@@ -205,11 +219,13 @@ def score(
     if not pred.is_dir():
         err.print(f"[red]error[/red] {pred}: no such folder — give the output folder of `ogp run` with --pred")
         raise typer.Exit(ExitCode.BAD_ARGS)
+    if not any(gold.glob("*/commitments.json")):
+        err.print(f"[red]error[/red] {gold}: no */commitments.json gold files — give the gold set with --gold")
+        raise typer.Exit(ExitCode.BAD_ARGS)
     try:
         result = score_corpus(gold, pred)
-    except ValueError as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(ExitCode.BAD_ARGS)
+    except (ValueError, OSError, RecursionError) as exc:
+        _fail(_damaged_gold(exc, gold, pred))
     Console().print(format_table(result))
     if not result["overall"]["scored"]:
         err.print(f"[red]error[/red] no report in {pred} has gold in {gold}: nothing scored")
@@ -236,11 +252,35 @@ def score(
             raise typer.Exit(ExitCode.BELOW_THRESHOLD)
 
 
+def _damaged_gold(exc: Exception, gold: Path, pred: Path):
+    """The typed error for a gold (or prediction) file `score_corpus` could not read, naming it."""
+    from pipeline.errors import InvalidGold
+
+    if isinstance(exc, RecursionError):  # json.loads of a deeply nested file: find which one
+        for f in [*sorted(gold.glob("*/*.json")), *sorted(pred.glob("*/commitments.json"))]:
+            try:
+                json.loads(f.read_bytes())
+            except RecursionError:
+                return InvalidGold(str(f), "JSON nested too deeply to be a report")
+            except (OSError, ValueError):
+                continue
+        return InvalidGold(str(gold), "a JSON file nested too deeply to be a report")
+    if isinstance(exc, OSError):
+        what = "a folder where a file should be" if isinstance(exc, IsADirectoryError) else exc.strerror
+        return InvalidGold(str(exc.filename or gold), f"cannot be read: {what}")
+    return InvalidGold(str(gold), str(exc))
+
+
 def main() -> None:
+    """`ogp`: exits with the README's codes, a usage error (unknown option, bad value) with 1."""
     try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: click's code for them is 2, an unreadable input here
+        exc.show()
+        code = ExitCode.BAD_ARGS
+    except (typer.Abort, KeyboardInterrupt):
+        code = 130
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":

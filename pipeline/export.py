@@ -20,6 +20,7 @@ def _umask() -> int:
 
 
 _MODE = 0o666 & ~_umask()
+DIR_MODE = 0o777 & ~_umask()  # an ordinary folder's mode (mkdtemp makes 0700 ones)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -40,14 +41,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def remove_stale_temp_files(folder: Path) -> int:
-    """Temp files an interrupted run left behind (never the outputs themselves)."""
-    stale = list(folder.rglob(".*.tmp")) if folder.exists() else []
-    for f in stale:
-        f.unlink(missing_ok=True)
-    return len(stale)
-
-
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -57,8 +50,10 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def write_document(doc: Document, report_dir: Path) -> list[Path]:
-    """document.json, text.txt (body in reading order, pages split by form feeds) and footnotes.json."""
+    """document.json, text.txt (body in reading order, pages split by form feeds), footnotes.json
+    and source.json (the input file and its sha256, to pair the folder with its input)."""
     files = {
+        "source.json": lambda p: atomic_write_json(p, {"file": doc.path, "sha256": doc.sha256}),
         "document.json": lambda p: atomic_write_text(p, doc.model_dump_json(indent=1, exclude_none=True) + "\n"),
         "text.txt": lambda p: atomic_write_text(p, doc.body_text() + "\n"),
         "footnotes.json": lambda p: atomic_write_json(p, [f.model_dump() for f in doc.footnotes()]),
@@ -70,12 +65,23 @@ def write_document(doc: Document, report_dir: Path) -> list[Path]:
     return written
 
 
+# a cell a spreadsheet would read as a formula (or a DDE call) starts with one of these
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """A CSV cell that a spreadsheet reads as text: a string starting with a formula prefix gets a
+    single quote in front (OWASP, "CSV Injection"); other values are left as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+
 def atomic_write_csv(path: Path, rows: list[dict], columns: list[str] | None = None) -> None:
+    """Every CSV the pipeline writes: a header, then the rows, each cell through `spreadsheet_text`."""
     columns = columns or (list(rows[0]) if rows else [])
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_text(v) for k, v in row.items()} for row in rows)
     atomic_write_text(path, buf.getvalue())
 
 

@@ -44,3 +44,20 @@ def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
     report = extract_commitments(repaired.lines, doc.name, doc.footnotes())
     report.source_sha256 = doc.sha256
     return report
+
+
+def outcome(doc: Document, report: CommitmentReport) -> dict:
+    """A processed report's outcome: `success`, or `partial` with each problem that makes its
+    results incomplete listed as a warning (a page whose reading failed and was kept empty, a
+    page that gave no text, no commitment found, a count the report states that was not found)."""
+    warnings = [{"page": p.number, "reason": f"{e.error}: {e.problem}", "hint": e.hint}
+                for p in doc.pages for e in p.errors]
+    warnings += [{"page": p.number, "reason": "no text was read from this page"}
+                 for p in doc.pages if not any(ln.text.strip() for ln in p.lines) and not p.errors]
+    if not report.commitments:
+        warnings.append({"page": None, "reason": "no commitment found: check that this is an OGP report (action "
+                                                 "plan, self-assessment, IRM or progress report) and that its "
+                                                 "text is readable (see text.txt)"})
+    for flag in report.flags:
+        warnings.append({"page": None, "reason": flag})
+    return {"outcome": "partial" if warnings else "success", "warnings": warnings}

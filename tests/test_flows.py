@@ -148,7 +148,7 @@ def test_cache_keys_follow_the_content_of_the_inputs_not_the_path():
     assert isinstance(key(doc, extra=Opaque()), str)
 
 
-def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeypatch):
+def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeypatch, tmp_path):
     import flows.report
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -156,9 +156,9 @@ def test_corpus_runs_send_heartbeats_only_to_a_server_that_outlives_them(monkeyp
     monkeypatch.setattr(flows.report, "process_corpus",
                         lambda paths, out, **options: seen.append(PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()) or [])
     with temporary_settings(restore_defaults={PREFECT_API_URL}):  # the embedded server
-        flows.report.run_corpus([], Path("out"))
+        flows.report.run_corpus([], tmp_path / "out")
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
-        flows.report.run_corpus([], Path("out"))
+        flows.report.run_corpus([], tmp_path / "out")
         default = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
     assert seen == [None, default] and default is not None
 
@@ -222,3 +222,125 @@ def test_a_damaged_gold_file_does_not_fail_the_batch(prefect_harness, tmp_path):
     assert [s["ok"] for s in summaries] == [True]
     assert (out / Path(STEM).stem / "review.html").exists()
     assert not (out / "score.json").exists()
+
+
+def _seed_copies(src: Path, *names: str) -> None:
+    for name in names:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SEED, src / name)
+
+
+def test_report_names_cannot_escape_collide_or_shadow_run_files(prefect_harness, tmp_path):
+    from flows.report import process_corpus
+
+    src, out = tmp_path / "in", tmp_path / "runs" / "out"
+    _seed_copies(src, "...txt", "..txt", "errors.json.txt", "catalog.csv.txt", ".cache.txt", ".hidden.txt",
+                 "X.TXT", "X.txt", "sub1/dup.txt", "sub2/dup.txt")
+    summaries = process_corpus([src], out)
+    assert [s["outcome"] for s in summaries] == ["success"] * 10
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["out"]  # nothing beside --out
+    names = [s["report"] for s in summaries]
+    assert len({n.casefold() for n in names}) == 10
+    assert {s["file"] for s in summaries} == {str(p) for p in src.rglob("*.*")}
+    for s in summaries:
+        folder = out / s["report"]
+        assert folder.parent == out and not s["report"].startswith(".")
+        source = json.loads((folder / "source.json").read_text(encoding="utf-8"))
+        assert source["file"] == s["file"] and source["sha256"] == json.loads(
+            (folder / "document.json").read_text(encoding="utf-8"))["sha256"]
+        assert json.loads((folder / "commitments.json").read_text(encoding="utf-8"))["report"] == s["report"]
+    # the run's own files are files, whole; the catalog lists every report once
+    assert len(json.loads((out / "errors.json").read_text())) == 0
+    assert [s["report"] for s in json.loads((out / "summary.json").read_text())] == names
+    import sqlite3
+
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        assert sorted(r for (r,) in db.execute("SELECT report FROM reports")) == sorted(names)
+    assert not (out / ".cache" / "document.json").exists()
+
+
+def test_identical_copies_in_one_run_give_identical_results(prefect_harness, tmp_path):
+    """The cached Document is handed to each copy; layout must not change the one the cache keeps."""
+    from flows.report import process_corpus
+
+    src = tmp_path / "in"
+    _seed_copies(src, "one.txt", "two.txt", "three.txt")
+    summaries = process_corpus([src], tmp_path / "out")
+    assert len({(s["footnotes"], s["commitments"], s["corrections"]) for s in summaries}) == 1
+
+    def result(name: str) -> dict:
+        folder = tmp_path / "out" / name
+        report = json.loads((folder / "commitments.json").read_text(encoding="utf-8"))
+        report.pop("report")  # the folder's name, also the first column of actors.csv
+        actors = [row.split(",", 1)[1] for row in (folder / "actors.csv").read_text(encoding="utf-8").splitlines()]
+        return {"commitments": report, "actors": actors, **{f: (folder / f).read_bytes() for f in
+                ("footnotes.json", "text.txt", "clean.txt", "corrections.jsonl")}}
+
+    assert result("one") == result("two") == result("three")
+
+
+def test_a_report_failing_after_ingest_leaves_no_old_results_and_the_catalog_follows_the_run(
+        prefect_harness, tmp_path, monkeypatch):
+    import sqlite3
+
+    import pipeline.process as process
+    from flows.report import process_corpus
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    unique = Path(SEED).read_text(encoding="utf-8") + f"\n{tmp_path.name}-stale\n"
+    src.mkdir()
+    (src / "seed.txt").write_text(unique, encoding="utf-8")
+    assert process_corpus([src], out)[0]["outcome"] == "success"
+
+    def broken(doc, repaired):
+        raise RuntimeError("extraction bug")
+
+    monkeypatch.setattr(process, "extract_document", broken)
+    [failed] = process_corpus([src], out, force=True)
+    assert failed["outcome"] == "failure" and failed["error"]["error"] == "InternalError"
+    assert "extraction bug" in failed["error"]["problem"] and "report it" in failed["error"]["hint"]
+    assert "RuntimeError" in failed["error"]["traceback"]
+    assert not (out / "seed").exists()  # no old commitments.json beside a new document.json
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        assert db.execute("SELECT ok, outcome, commitments FROM reports").fetchall() == [(0, "failure", None)]
+        assert db.execute("SELECT count(*) FROM commitments").fetchone() == (0,)
+    monkeypatch.undo()
+    # a renamed input: its old folder is not listed beside the new one
+    assert process_corpus([src], out)[0]["ok"]
+    (src / "seed.txt").rename(src / "renamed.txt")
+    process_corpus([src], out)
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        assert db.execute("SELECT report, ok FROM reports").fetchall() == [("renamed", 1)]
+        assert {r for (r,) in db.execute("SELECT DISTINCT report FROM commitments")} == {"renamed"}
+
+
+def test_cache_versions_follow_the_code_each_task_runs(tmp_path):
+    """Computed from the tasks' import closure, not a hand list: the page-reading task runs the
+    reading-order code (pipeline/layout.py, through pipeline/ingest/pdf.py), so a change there is a
+    new version of it; a repair rule is a new repair version only."""
+    from flows import tasks
+    from flows.caching import code_version, ingest_version
+
+    root = tmp_path / "pipeline"
+    shutil.copytree(Path("pipeline"), root, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def versions() -> tuple[str, ...]:
+        return tuple(code_version(t, root=root) for t in (tasks.read_page, tasks.read_text_file, tasks.repair,
+                                                          tasks.extract))
+
+    before = versions()
+    assert before[0] == before[1] == ingest_version()  # the copy is the library, file for file
+    assert len(set(before)) == 3
+    with open(root / "layout.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# reading order changed\n")
+    after_layout = versions()
+    assert after_layout[0] != before[0] and after_layout[1] != before[1]
+    assert after_layout[2:] == before[2:]  # repair and extraction do not run the layout code
+    with open(root / "data" / "repair" / "confusions.tsv", "a", encoding="utf-8") as fh:
+        fh.write("x\ty\n")
+    after_rule = versions()
+    assert after_rule[:2] == after_layout[:2] and after_rule[2] != after_layout[2]
+    with open(root / "extract" / "orgs.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# a new organisation rule\n")
+    after_extract = versions()
+    assert after_extract[:3] == after_rule[:3] and after_extract[3] != after_rule[3]

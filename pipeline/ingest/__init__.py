@@ -5,9 +5,14 @@
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
-from pipeline.errors import EmptyInput, MissingInput, OcrFailed, PageTooLarge, UnsupportedInput
+from pipeline.errors import (EmptyInput, InputNotReadable, MissingDependency, MissingInput, OcrFailed, PageTooLarge,
+                             UnsupportedInput)
 from pipeline.ingest import pdf
 from pipeline.ingest.textfile import read_text_report
 from pipeline.models import Document, Page, SourceKind
@@ -16,6 +21,9 @@ SUFFIXES = (".pdf", ".txt")
 
 
 def check_input(path: Path) -> None:
+    if path.is_symlink() and not path.exists():
+        raise MissingInput(str(path), f"a broken symbolic link (to {os.readlink(path)}, which does not exist)",
+                           hint="fix or remove the link, or copy the report in its place")
     if not path.exists():
         raise MissingInput(str(path), "no such file")
     if not path.is_file():
@@ -24,6 +32,35 @@ def check_input(path: Path) -> None:
         raise UnsupportedInput(str(path), f"unsupported file type {path.suffix!r}")
     if path.stat().st_size == 0:
         raise EmptyInput(str(path), "the file is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise InputNotReadable(str(path), "permission denied: this user may not read the file")
+
+
+def check_dependencies(inputs: list[Path], lang: str) -> None:
+    """What reading `inputs` needs is installed: Tesseract and its `lang` data when a PDF is among
+    them (its pages may need OCR)."""
+    if any(p.suffix.lower() == ".pdf" for p in inputs):
+        check_ocr(lang)
+
+
+@lru_cache(maxsize=None)
+def check_ocr(lang: str) -> None:
+    """Tesseract and its data for every language of `lang` (`spa`, `spa+eng`) are installed: checked
+    once, before any page is read, so a missing install is named as such, not as a bad page."""
+    binary = shutil.which("tesseract")
+    if binary is None:
+        raise MissingDependency("tesseract", "the Tesseract OCR program is not on PATH (scanned pages need it)")
+    try:
+        listed = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise MissingDependency(binary, f"Tesseract does not run ({exc})") from exc
+    installed = set(line.strip() for line in listed.stdout.splitlines()[1:] if listed.returncode == 0) - {""}
+    missing = [code for code in lang.split("+") if code not in installed]
+    if missing:
+        raise MissingDependency(
+            f"{missing[0]}.traineddata", f"Tesseract has no data for language {'+'.join(missing)!r} "
+            f"(installed: {', '.join(sorted(installed)) or 'none'})",
+            hint=f"install it: `sudo apt-get install {' '.join('tesseract-ocr-' + m for m in missing)}`")
 
 
 def assemble_pdf(path: Path, sha256: str, pages: list[Page]) -> Document:

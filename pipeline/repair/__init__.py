@@ -12,6 +12,7 @@ rates are learnt from the document itself (pipeline.repair.words). Close calls a
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ _GLUED = re.compile(rf"^(?P<word>.*?(?:[^\W\d_]|\)|(?:19|20)\d\d)\.?)(?P<mark>[{
 _PUNCTUATION = ("?", "!", "'", "’")  # marks that are punctuation as often as superscripts
 _SYMBOL_DIGITS = {"!": "1", "°": "0", "¹": "1", "²": "2", "³": "3"}
 _LETTERS = re.compile(r"[^\W\d_]")
+# characters from which a token is no word to repair (Spanish words run to about 25 letters): the
+# readings of a token cost the square of its confusion sites, which grow with its length
+MAX_WORD = 60
 
 
 @dataclass
@@ -54,17 +58,28 @@ class _Editor:
 
     def __init__(self, line: Line, out: list[Correction]):
         self.line, self.out = line, out
-        self.shifts: list[tuple[int, int]] = []  # (end of a replaced span in the edited text, length change)
+        # the replaced spans' ends in the edited text, sorted, and the running sum of their length
+        # changes (before[k]: the change of the spans before the k-th end): an offset is taken back
+        # in log time, and edits made left to right (nearly all) are appended in constant time
+        self.ends: list[int] = []
+        self.deltas: list[int] = []
+        self.before: list[int] = [0]
 
     def record(self, offset: int, original: str, replacement: str, rule: str, confidence: float,
                applied: bool = True) -> None:
-        offset -= sum(delta for end, delta in self.shifts if end <= offset)
+        offset -= self.before[bisect.bisect_right(self.ends, offset)]
         self.out.append(Correction(page=self.line.page, line=self.line.line, offset=offset, original=original,
                                    replacement=replacement, rule=rule, confidence=confidence, applied=applied))
 
     def replaced(self, start: int, old_length: int, new_length: int) -> None:
         if new_length != old_length:
-            self.shifts.append((start + new_length, new_length - old_length))
+            end = start + new_length
+            k = bisect.bisect_right(self.ends, end)
+            self.ends.insert(k, end)
+            self.deltas.insert(k, new_length - old_length)
+            del self.before[k + 1:]
+            for delta in self.deltas[k:]:
+                self.before.append(self.before[-1] + delta)
 
 
 def _vocabulary(lines: list[Line]) -> Counter:
@@ -114,11 +129,11 @@ def _folded(words: frozenset[str]) -> frozenset[str]:
     return frozenset(fold(w) for w in words)
 
 
-def _asks(sentence: list[str], question_words: frozenset[str]) -> bool:
-    """Whether the words of a sentence so far make it a question or exclamation: an interrogative
-    anywhere (`Cuál fue el resultado?`), or one with its accent lost among the opening two words."""
+def _opens_question(opening: list[str], question_words: frozenset[str]) -> bool:
+    """Whether the opening two words of a sentence make it a question or exclamation with the
+    accent of its interrogative lost (`Cuál` read `Cual`)."""
     folded = _folded(question_words)
-    return any(w in question_words for w in sentence) or any(w in folded for w in sentence[:2])
+    return any(w in folded for w in opening)
 
 
 def _is_marker(word: str, mark: str, open_question: bool, lexicon) -> bool:
@@ -150,13 +165,17 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
         state["prev"] = token
         if "¿" in token or "¡" in token:
             state["question"] = True
-        state["sentence"].append(_neighbour(token))
+        word = _neighbour(token)
+        if len(state["opening"]) < 2:
+            state["opening"].append(word)
+        if word in rules.question_words:  # an interrogative anywhere: `Cuál fue el resultado?`
+            state["question"] = True
         if "://" in token or token.lower().startswith("www.") or rules.address.search(token):
             out.append(token)
             continue
         after = ""  # a detached footnote reference and what followed it
         g = _GLUED.match(token)
-        asking = state["question"] or _asks(state["sentence"], rules.question_words)
+        asking = state["question"] or _opens_question(state["opening"], rules.question_words)
         if g and _is_marker(g.group("word"), g.group("mark"), asking, lexicon):
             number, conf, applied = notes.number(ln.page, g.group("mark"))
             if number:
@@ -166,7 +185,7 @@ def _repair_tokens(ln: Line, ed: _Editor, rules: Rules, model: DocumentModel, no
                 after = f"[^{number}]" + g.group("tail")
                 token = g.group("word")
         if re.search(r"[.?!]$", token + after):
-            state.update(question=False, sentence=[])
+            state.update(question=False, opening=[])
         w = _WORD.match(token)
         if not w:
             out.append(token + after)
@@ -202,8 +221,8 @@ def _repair_word(core: str, tail: str, ed: _Editor, offset: int, rules: Rules,
             if fixed.isalpha() and model.lexicon.valid(fixed) and model.lexicon.zipf(fixed) >= 3:
                 ed.record(offset, core, fixed, "stray-bar", 0.9)
                 return fixed, 0
-    if not _LETTERS.search(core):
-        return None
+    if not _LETTERS.search(core) or len(core) > MAX_WORD:
+        return None  # no word, or longer than any word: left as printed
     choice = choose(core, model, rules, *context)
     if choice is None:
         return None
@@ -221,21 +240,21 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
     notes = _Footnotes(list(footnotes))
     known_urls = urls.intact_urls((doc_text or "") + "\n" + "\n".join(ln.text for ln in lines)
                                   + "\n" + "\n".join(f.text for f in footnotes))
-    state = {"question": False, "sentence": [], "page": None, "prev": "", "next_line": ""}
+    # question: the sentence so far has an opening `¿`/`¡` or an interrogative; opening: its first two words
+    state = {"question": False, "opening": [], "page": None, "prev": "", "next_line": ""}
     pulled: dict[int, int] = {}  # line index → characters hyphenation moved from its start to the line before
     for i, ln in enumerate(work):
         if ln.page != state["page"]:
-            state.update(question=False, sentence=[], page=ln.page)
+            state.update(question=False, opening=[], page=ln.page)
         ed = _Editor(ln, corrections)
         if i in pulled:
             ed.replaced(0, pulled[i], 0)
-        fixed = ftfy.fix_text(ln.text, normalization="NFC", uncurl_quotes=False)
+        fixed, changes = _fix_encoding(ln.text)
         if fixed != ln.text:
             ed.record(0, ln.text, fixed, "mojibake", 0.9)
             # ftfy may change lengths (`ﬁ` → `fi`): later offsets are taken back through each change
-            for tag, i1, i2, j1, j2 in SequenceMatcher(None, ln.text, fixed, autojunk=False).get_opcodes():
-                if tag != "equal":
-                    ed.replaced(j1, i2 - i1, j2 - j1)
+            for i1, i2, j1, j2 in changes:
+                ed.replaced(j1, i2 - i1, j2 - j1)
             ln.text = fixed
         for lp in rules.line_patterns:
             found = list(lp.pattern.finditer(ln.text))
@@ -253,6 +272,28 @@ def repair_lines(lines: list[Line], footnotes: list[Footnote] = (), *, doc_text:
         state["next_line"] = nxt.text.split(maxsplit=1)[0] if nxt is not None and nxt.text.strip() else ""
         ln.text = _repair_tokens(ln, ed, rules, model, notes, state)
     return RepairResult(work, corrections)
+
+
+_FTFY_PIECE = 1000  # characters: a line is fixed in pieces of about this size, cut at spaces
+
+
+def _fix_encoding(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """ftfy's fix of a line and the spans it changed, `(i1, i2, j1, j2)`: `text[i1:i2]` became
+    `fixed[j1:j2]`. A long line is fixed in pieces of about `_FTFY_PIECE` characters cut after a
+    space (mojibake never spans an ASCII space), each aligned on its own: the alignment costs the
+    square of a piece's length, not of the line's."""
+    fixed, changes, i, j = [], [], 0, 0
+    while i < len(text):
+        end = len(text) if len(text) - i <= _FTFY_PIECE else text.rfind(" ", i, i + _FTFY_PIECE) + 1
+        end = end if end > i else i + _FTFY_PIECE  # no space in the piece: cut it anyway
+        piece = text[i:end]
+        new = ftfy.fix_text(piece, normalization="NFC", uncurl_quotes=False)
+        if new != piece:
+            changes += [(i + i1, i + i2, j + j1, j + j2) for tag, i1, i2, j1, j2
+                        in SequenceMatcher(None, piece, new, autojunk=False).get_opcodes() if tag != "equal"]
+        fixed.append(new)
+        i, j = end, j + len(new)
+    return "".join(fixed), changes
 
 
 def _surroundings(lines: list[Line], i: int, reach: int = 60) -> tuple[str, str]:

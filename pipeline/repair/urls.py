@@ -10,6 +10,7 @@ the first word after it unless the rebuilt URL contains that word; what follows 
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ FOLDER = 62  # ratio from which a garbled head is taken as an intact URL's folde
 FOLDER_LEAD = 12  # … when it beats the next folder by this much
 PREFIX = 90  # ratio from which a cut-short URL is the beginning of an intact one
 SEGMENT = 75  # ratio the last path segments must reach as well: `…/corrupcion` is not `…/educacion`
+MAX_PIECES = 40  # printed pieces (split by OCR spaces) a URL and the words after it on its line may take
 
 
 _HYPHEN_BREAK = re.compile(r"(https?://[\w.-]+\.[a-z]{2,}/\S*-)[ \t]*\n(?:[ \t]*\n)?[ \t]*([a-z0-9][\w-]*/?)[ \t]*$",
@@ -37,8 +39,10 @@ def intact_urls(text: str) -> list[str]:
     """URLs the text prints whole, and those it breaks only after a hyphen at a line end."""
     found = {m.group(0).rstrip(".,;:)") for m in _INTACT.finditer(text)}
     found.update(m.group(1) + m.group(2) for m in _HYPHEN_BREAK.finditer(text))
-    # a URL cut at the line end looks intact too: keep only those no longer URL begins with
-    return sorted(u for u in found if not u.endswith("-") and not any(v != u and v.startswith(u) for v in found))
+    # a URL cut at the line end looks intact too: keep only those no longer URL begins with (in
+    # sorted order, the URLs beginning with u come right after it)
+    ordered = sorted(found)
+    return [u for u, v in zip(ordered, ordered[1:] + [""]) if not u.endswith("-") and not v.startswith(u)]
 
 
 def _domain(url: str) -> str:
@@ -179,13 +183,16 @@ def repair_url_line(lines: list[Line], i: int, known: list[str], domains: tuple[
     m = _START.search(ln.text)
     if not m:
         return False
-    pieces = list(re.finditer(r"\S+", ln.text[m.start():]))
+    # the pieces a URL may be printed in: a bounded number, so a long line costs no more per URL
+    pieces = list(itertools.islice(re.finditer(r"\S+", ln.text[m.start():]), MAX_PIECES + 1))
+    capped = len(pieces) > MAX_PIECES
+    pieces = pieces[:MAX_PIECES]
     first = _clean(pieces[0].group(0))
     if first in known and first == pieces[0].group(0).rstrip(".,;:)") and not _folder_goes_on(lines, i, pieces):
         return False  # printed whole: nothing to do, and nothing after it is part of it
     cut = next((k for k, p in enumerate(pieces) if k and _is_word(p.group(0), readable)), len(pieces))
     head = ln.text[m.start(): m.start() + pieces[cut - 1].end()]
-    nxt = _continuation(lines, i)
+    nxt = None if capped else _continuation(lines, i)  # a line that goes on past the URL is not wrapped
     tail = nxt.text.strip() if nxt is not None else ""
     if not tail and _INTACT.fullmatch(_clean(head)) and _clean(head) == head.strip().rstrip(".,;:"):
         return False  # an intact URL the document prints only here
