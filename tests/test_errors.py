@@ -122,7 +122,7 @@ def test_csv_cells_starting_with_a_formula_prefix_are_written_as_text(tmp_path):
 
     hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1"]
     report = CommitmentReport(report="r", plan="=1+1", commitments=[
-        Commitment(number=i + 1, title=t, actors=[Actor(name=t, acronym="@A")]) for i, t in enumerate(hostile)])
+        Commitment(number=str(i + 1), title=t, actors=[Actor(name=t, acronym="@A")]) for i, t in enumerate(hostile)])
     folder = tmp_path / "r"
     write_commitments(report, *commitments_to_csv_rows(report), folder)
     (tmp_path / "summary.json").write_text(json.dumps([{"report": "r", "file": "r.txt", "ok": True}]))

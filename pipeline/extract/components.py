@@ -546,10 +546,11 @@ class FrontMatter(PatternReader):
         irm = any(label == "IRM" for label, _, _ in found)
         title_end = ex.line_end_tok.get(ex.lm.kept[min(TITLE_LINES, len(ex.lm.kept)) - 1], 0) if ex.lm.kept else 0
         named = [label.split(":", 1)[1] for label, s, _ in found if label.startswith("KIND:") and s < title_end]
-        if named:
+        assessed = sum(bool(s.block("SELF_ASSESSMENT")) for s in ex.sections)
+        if ex.sections and assessed * 2 >= len(ex.sections):
+            kind = "self_assessment"  # most commitments carry the template's "Autoevaluación" block
+        elif named:
             kind = named[0]  # what the title page calls the report
-        elif any(s.block("SELF_ASSESSMENT") for s in ex.sections):
-            kind = "self_assessment"
         else:  # the kind the front matter names most often; the more specific one on a tie
             counts: dict[str, int] = {}
             for label, _, _ in found:
