@@ -81,12 +81,13 @@ def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
 @task(name="write-review", cache_policy=NO_CACHE)
 def write_review(report_dir: Path, name: str, report: CommitmentReport, corrections: list,
                  gold_root: Path | None) -> Path:
-    """review.html, beside the gold for report `name` when `gold_root/<name>/commitments.json` exists
-    (an unreadable gold file is reported in the log and the page is made without it)."""
+    """review.html, beside the report's gold when `gold_root` has it (`pipeline.score.find_gold`:
+    by the input's content, else by name; an unreadable gold file is reported in the log and the
+    page is made without it)."""
     from pipeline.report import write_review as write
-    from pipeline.score import load_report
+    from pipeline.score import find_gold, load_report
 
-    gold_file = gold_root / name / "commitments.json" if gold_root else None
+    gold_file = find_gold(gold_root, report.source_sha256, name) if gold_root else None
     gold = None
     if gold_file and gold_file.exists():
         try:

@@ -44,25 +44,27 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from pipeline.export import atomic_write_csv
+from pipeline import irm_export
+from pipeline.export import atomic_write_csv, atomic_write_table
 from pipeline.models import CommitmentReport, Correction
 
 CSV_NAME = "catalog.csv"
 SQLITE_NAME = "catalog.sqlite"
+IRM_CSV_NAME = "irm.csv"
 CSV_COLUMNS = [
-    "report", "country", "plan", "commitment", "title", "section", "status", "irm_completion",
-    "irm_results", "actors", "pages", "urls", "flags",
+    "report", "kind", "country", "plan", "commitment", "title", "section", "status", "progress_pct",
+    "irm_completion", "irm_results", "open_gov", "actors", "milestones", "pages", "urls", "flags",
 ]
 
 _SCHEMA = """
 CREATE TABLE reports (
     report TEXT PRIMARY KEY, file TEXT, ok INTEGER, outcome TEXT, error TEXT, source TEXT, pages INTEGER,
-    ocr_pages INTEGER, country TEXT, plan TEXT, commitments INTEGER, corrections INTEGER
+    ocr_pages INTEGER, kind TEXT, country TEXT, plan TEXT, commitments INTEGER, corrections INTEGER
 );
 CREATE TABLE commitments (
     id INTEGER PRIMARY KEY, report TEXT NOT NULL REFERENCES reports(report), number TEXT,
-    title TEXT, section TEXT, status TEXT, status_text TEXT, status_page INTEGER,
-    irm_completion TEXT, irm_results TEXT, pages TEXT, urls TEXT, flags TEXT
+    title TEXT, section TEXT, status TEXT, status_text TEXT, status_page INTEGER, progress_pct REAL,
+    irm_completion TEXT, irm_results TEXT, open_gov TEXT, milestones INTEGER, pages TEXT, urls TEXT, flags TEXT
 );
 CREATE TABLE actors (
     commitment_id INTEGER NOT NULL REFERENCES commitments(id), report TEXT NOT NULL,
@@ -138,11 +140,12 @@ def _actor_label(name: str, acronym: str | None, role: str) -> str:
     return f"{name}{f' ({acronym})' if acronym else ''} [{role}]"
 
 
-def _fill(db: sqlite3.Connection, out: Path) -> list[dict]:
-    """Insert every report's rows; return the CSV rows (one per commitment)."""
+def _fill(db: sqlite3.Connection, out: Path) -> tuple[list[dict], list[CommitmentReport]]:
+    """Insert every report's rows; return the CSV rows (one per commitment) and the reports read."""
     summary = _read_summary(out)
     dirs = {d.name: d for d in _report_dirs(out)}
     csv_rows: list[dict] = []
+    reports: list[CommitmentReport] = []
     for name in sorted(summary if summary is not None else dirs):
         s = (summary or {}).get(name, {})
         folder = dirs.get(name) if s.get("ok", True) else None  # a failed report's old folder is not its result
@@ -150,10 +153,11 @@ def _fill(db: sqlite3.Connection, out: Path) -> list[dict]:
         corrections = _read_corrections(folder / "corrections.jsonl") if folder else []
         error = s.get("error")
         db.execute(
-            "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (name, s.get("file"), None if "ok" not in s else int(bool(s["ok"])), s.get("outcome"),
              json.dumps(error, ensure_ascii=False) if error else None, s.get("source"), s.get("pages"),
-             s.get("ocr_pages"), report.country if report else None, report.plan if report else None,
+             s.get("ocr_pages"), report.kind if report else None, report.country if report else None,
+             report.plan if report else None,
              len(report.commitments) if report else None, len(corrections) if folder else None),
         )
         db.executemany(
@@ -161,13 +165,16 @@ def _fill(db: sqlite3.Connection, out: Path) -> list[dict]:
             [(name, c.page, c.line, c.offset, c.original, c.replacement, c.rule, c.confidence, int(c.applied))
              for c in corrections],
         )
+        if report:
+            reports.append(report)
         for c in report.commitments if report else []:
             irm = c.irm
             cur = db.execute(
                 "INSERT INTO commitments (report, number, title, section, status, status_text, status_page,"
-                " irm_completion, irm_results, pages, urls, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (name, c.number, c.title, c.section, c.status, c.status_text, c.status_page,
-                 irm.completion if irm else None, irm.results if irm else None,
+                " progress_pct, irm_completion, irm_results, open_gov, milestones, pages, urls, flags)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (name, c.number, c.title, c.section, c.status, c.status_text, c.status_page, c.progress_pct,
+                 irm.completion if irm else None, irm.results if irm else None, c.open_gov, len(c.milestones),
                  " ".join(map(str, c.pages)), " ".join(c.urls), "; ".join(c.flags)),
             )
             db.executemany(
@@ -177,14 +184,16 @@ def _fill(db: sqlite3.Connection, out: Path) -> list[dict]:
                   key(a.name), key(a.acronym)) for a in c.actors],
             )
             csv_rows.append({
-                "report": name, "country": report.country or "", "plan": report.plan or "",
+                "report": name, "kind": report.kind or "", "country": report.country or "", "plan": report.plan or "",
                 "commitment": c.number, "title": c.title, "section": c.section or "", "status": c.status or "",
+                "progress_pct": "" if c.progress_pct is None else c.progress_pct,
                 "irm_completion": (irm.completion if irm else None) or "",
-                "irm_results": (irm.results if irm else None) or "",
+                "irm_results": (irm.results if irm else None) or "", "open_gov": c.open_gov or "",
                 "actors": "; ".join(_actor_label(a.name, a.acronym, a.role) for a in c.actors),
+                "milestones": len(c.milestones),
                 "pages": " ".join(map(str, c.pages)), "urls": " ".join(c.urls), "flags": "; ".join(c.flags),
             })
-    return csv_rows
+    return csv_rows, reports
 
 
 def _counts(db: sqlite3.Connection) -> dict[str, int]:
@@ -193,8 +202,9 @@ def _counts(db: sqlite3.Connection) -> dict[str, int]:
 
 
 def build_catalog(out: Path) -> dict:
-    """Rebuild OUT/catalog.sqlite and OUT/catalog.csv from OUT's per-report outputs. Both are
-    replaced atomically (built in a temp file beside them, then renamed). Returns their paths and
+    """Rebuild OUT/catalog.sqlite, OUT/catalog.csv and OUT/irm.csv (the commitments in the OGP IRM
+    data's columns, `pipeline.irm_export`) from OUT's per-report outputs. Each is replaced
+    atomically (built in a temp file beside it, then renamed). Returns their paths and
     the row count of each table."""
     out = Path(out)
     sqlite_path, csv_path = out / SQLITE_NAME, out / CSV_NAME
@@ -207,12 +217,13 @@ def build_catalog(out: Path) -> dict:
         db = sqlite3.connect(tmp)
         try:
             db.executescript(_SCHEMA)
-            csv_rows = _fill(db, out)
+            csv_rows, reports = _fill(db, out)
             db.commit()  # synchronous=FULL: on disk before the rename
             counts = _counts(db)
         finally:
             db.close()
         atomic_write_csv(csv_path, csv_rows, CSV_COLUMNS)
+        atomic_write_table(out / IRM_CSV_NAME, *irm_export.rows(reports))
         os.replace(tmp, sqlite_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -76,12 +76,18 @@ def spreadsheet_text(value: Any) -> Any:
 
 
 def atomic_write_csv(path: Path, rows: list[dict], columns: list[str] | None = None) -> None:
-    """Every CSV the pipeline writes: a header, then the rows, each cell through `spreadsheet_text`."""
+    """Every CSV the pipeline writes from named columns: a header, then the rows."""
     columns = columns or (list(rows[0]) if rows else [])
+    atomic_write_table(path, columns, [[row.get(c, "") for c in columns] for row in rows])
+
+
+def atomic_write_table(path: Path, header: list[str], rows: list[list]) -> None:
+    """A CSV of a header and rows given as lists (columns may repeat a name, or have none), each
+    cell through `spreadsheet_text`."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: spreadsheet_text(v) for k, v in row.items()} for row in rows)
+    writer = csv.writer(buf)
+    writer.writerow([spreadsheet_text(h) for h in header])
+    writer.writerows([spreadsheet_text(v) for v in row] for row in rows)
     atomic_write_text(path, buf.getvalue())
 
 

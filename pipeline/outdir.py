@@ -29,7 +29,7 @@ CACHE_NAME = ".cache"
 # names of the run's own files and folders in --out: no report folder may take one (compared
 # case-insensitively, for case-insensitive file systems)
 RUN_LEVEL_NAMES = frozenset({
-    "errors.json", "summary.json", "catalog.csv", "catalog.sqlite", "score.json", "score.md",
+    "errors.json", "summary.json", "catalog.csv", "catalog.sqlite", "irm.csv", "score.json", "score.md",
     "readme.md", CACHE_NAME, LOCK_NAME,
 })
 TEMP_PATTERNS = (".*.tmp", ".*.tmp-journal")

@@ -34,3 +34,19 @@ def test_the_seed_in_the_ogp_columns():
     assert [r["Completion (end of term)"] for r in by_col] == [expected[c.status] for c in seed.commitments]
     assert all(r["Country"] == "México" for r in by_col)
     assert sum(bool(r["Supporting Institution(s)"]) for r in by_col) >= 10
+
+
+def test_the_catalog_writes_irm_csv_for_the_runs_reports(tmp_path):
+    import json
+
+    from pipeline.catalog import build_catalog
+
+    seed = load_report(Path("gold/000_5431f427d6bef971/commitments.json"))
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "commitments.json").write_text(seed.model_dump_json(), encoding="utf-8")
+    (tmp_path / "summary.json").write_text(json.dumps([{"report": "seed", "file": "seed.txt", "ok": True}]))
+    build_catalog(tmp_path)
+    with (tmp_path / "irm.csv").open(encoding="utf-8", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0] == columns() and len(table) == 1 + len(seed.commitments)
+    assert [r[columns().index("Commitment Title")] for r in table[1:]] == [c.title for c in seed.commitments]
