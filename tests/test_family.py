@@ -297,3 +297,14 @@ def test_designed_plan_whose_titles_sit_over_a_question_field():
     assert [(c.number, c.title) for c in report.commitments] == [("1", "Presupuesto participativo"), ("2", "Datos de salud")]
     assert [[(a.name, a.role) for a in c.actors] for c in report.commitments] == [
         [("Municipalidad de Lima", "responsable")], [("Ministerio de Salud", "responsable")]]
+
+
+def test_a_roman_numeral_read_after_its_title():
+    """The title's top a point above the numeral's: reading order puts the title first."""
+    page = Page(1)
+    for n, title in enumerate(["IMPULSAR EL LABORATORIO", "IMPLEMENTAR EL PROGRAMA"]):
+        top = 100 + 60 * n
+        page.add(title, 126, top - 2, width=300).add("I" * (n + 1) + ")", 90, top, width=10)
+    report = extract_commitments(page.lines, "r")
+    assert [(c.number, c.title) for c in report.commitments] == [
+        ("I", "IMPULSAR EL LABORATORIO"), ("II", "IMPLEMENTAR EL PROGRAMA")]

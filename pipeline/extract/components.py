@@ -253,8 +253,9 @@ class Sectioner(PatternReader):
         items = [(i, num, title) for i, num, title in headings.roman_items(ex.lm.lines) if i in ex.line_first_tok]
         for line, numeral, _ in items:
             first = ex.line_first_tok[line]
-            close = next((t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")"), first - 1)
-            sections.append(self._section(doc, ex, numeral, line, close + 1, heads, None, None))
+            if headings.ROMAN_ITEM.match(ex.lm.lines[line].text):  # "I) Título": the title after the ")"
+                first = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")") + 1
+            sections.append(self._section(doc, ex, numeral, line, first, heads, None, None))
         return sections
 
     @staticmethod

@@ -150,8 +150,10 @@ def roman_items(lines: Sequence[Line]) -> list[tuple[int, str, str]]:
         m = ROMAN_ITEM.match(ln.text)
         item = (i, m.group(1), m.group(2).strip()) if m else None
         alone = ROMAN_MARK.match(ln.text)
-        if alone and i + 1 < len(lines) and same_row(ln, lines[i + 1]):
-            item = (i + 1, alone.group(1), lines[i + 1].text.strip())
+        if alone:  # its text is on its row, next in reading order or (a point higher) just before
+            beside = [k for k in (i + 1, i - 1) if 0 <= k < len(lines) and same_row(ln, lines[k])]
+            if beside:
+                item = (beside[0], alone.group(1), lines[beside[0]].text.strip())
         if item is None:
             continue
         value = roman_value(item[1])

@@ -512,19 +512,30 @@ GUTTER_GAP = 1.5  # a gap between words wider than this many line heights is a c
 
 def _group_into_lines(words: list[Word], vrules: list[tuple[float, float, float]] = ()) -> list[list[Word]]:
     """Words on one baseline that are close horizontally form a line; a wide gap (a column
-    gutter) or a vertical ruling line between them (a table's cell border) splits them."""
-    rows: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: (round(w.bbox.top), w.bbox.x0)):
+    gutter) or a vertical ruling line between them (a table's cell border) splits them. Words are
+    first banded by their tops, then each band is read left to right: a word whose top is a point
+    or two above its neighbours' (another font on the line) still joins them."""
+    bands: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.bbox.top):
         h = w.bbox.bottom - w.bbox.top
-        for row in _rows_near(rows, w.bbox.top - 2 * h):  # 2h: slack for tops rounded in the sort
-            last = row[-1]
-            same_row = abs(last.bbox.top - w.bbox.top) < 0.4 * h
-            near = 0 <= w.bbox.x0 - last.bbox.x1 < GUTTER_GAP * h
-            if same_row and near and not _ruled_between(last.bbox, w.bbox, vrules):
-                row.append(w)
+        for band in _rows_near(bands, w.bbox.top - 2 * h):  # 2h: bands opened just above
+            if abs(band[0].bbox.top - w.bbox.top) < 0.4 * h:
+                band.append(w)
                 break
         else:
-            rows.append([w])
+            bands.append([w])
+    rows: list[list[Word]] = []
+    for band in bands:
+        band.sort(key=lambda w: w.bbox.x0)
+        rows.append([band[0]])
+        for w in band[1:]:
+            last = rows[-1][-1]
+            h = w.bbox.bottom - w.bbox.top
+            near = -0.2 * h <= w.bbox.x0 - last.bbox.x1 < GUTTER_GAP * h
+            if near and not _ruled_between(last.bbox, w.bbox, vrules):
+                rows[-1].append(w)
+            else:
+                rows.append([w])
     return rows
 
 
@@ -535,8 +546,8 @@ def _ruled_between(a: BBox, b: BBox, vrules) -> bool:
 
 
 def _rows_near(rows: list[list[Word]], above: float):
-    """The rows (in the order they were opened) whose first word's top is below `above`: words come
-    sorted by top, so only the latest rows can take the next word (O(n) instead of O(n x rows))."""
+    """The rows (bands, in the order they were opened) whose first word's top is below `above`:
+    words come sorted by top, so only the latest can take the next word (O(n), not O(n x rows))."""
     start = len(rows)
     while start > 0 and rows[start - 1][0].bbox.top >= above:
         start -= 1
