@@ -46,7 +46,7 @@ def _prep_chain(norms: list[str]) -> bool:
     return bool(norms) and norms[0] in ("de", "del")
 
 
-@Language.factory("ogp_orgs", default_config={"gazetteer": "organizations.tsv", "heads": "heads.tsv",
+@Language.factory("ogp_orgs", requires=["token.norm", "token._.ogp_name"], default_config={"gazetteer": "organizations.tsv", "heads": "heads.tsv",
                                                "words": "words.tsv", "fuzzy_cutoff": 88, "exclude": []})
 def make_orgs(nlp: Language, name: str, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float,
               exclude: list[str]):
@@ -56,13 +56,22 @@ def make_orgs(nlp: Language, name: str, gazetteer: str, heads: str, words: str, 
 
 
 class OrgFinder:
+    """Organisations named anywhere; the gazetteer and word lists are loaded in `initialize`."""
+
     def __init__(self, nlp: Language, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float,
                  exclude: list[str] = ()):
+        self.config = (gazetteer, heads, words, fuzzy_cutoff, list(exclude))
+        self.vocab = nlp.vocab
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        self._load(nlp, *self.config)
+
+    def _load(self, nlp: Language, gazetteer: str, heads: str, words: str, fuzzy_cutoff: float,
+              exclude: list[str]) -> None:
         self.gaz = Gazetteer.load(data_path(gazetteer), exclude=exclude)
         self.heads: list[Head] = load_heads(data_path(heads))
         self.words = load_words(data_path(words))
         self.cutoff = fuzzy_cutoff
-        self.vocab = nlp.vocab
         self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
         self.forms_by_first: dict[str, list[tuple[str, int]]] = {}
         for form, text in self.gaz.form_text.items():
@@ -803,17 +812,26 @@ def _choose(cands: list[Mention]) -> list[Mention]:
 
 
 # ======================================================================================= actors
-@Language.factory("ogp_actors", default_config={"roles": "roles.jsonl", "contexts": "contexts.jsonl",
+@Language.factory("ogp_actors", requires=["token.norm", "token.is_sent_start"], default_config={"roles": "roles.jsonl", "contexts": "contexts.jsonl",
                                                  "words": "words.tsv"})
 def make_actors(nlp: Language, name: str, roles: str, contexts: str, words: str):
     return ActorReader(nlp, roles, contexts, words)
 
 
 class ActorReader:
+    """Which organisations take part in each commitment, and their roles; patterns and word lists
+    are loaded in `initialize`."""
+
     def __init__(self, nlp: Language, roles: str, contexts: str, words: str):
+        self.config = (roles, contexts, words)
+        self.vocab = nlp.vocab
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        self._load(nlp, *self.config)
+
+    def _load(self, nlp: Language, roles: str, contexts: str, words: str) -> None:
         self.roles = build_matcher(nlp, roles)
         self.contexts = build_matcher(nlp, contexts)
-        self.vocab = nlp.vocab
         classes = load_words(data_path(words))
         self.participation = classes.get("participation", set())
         self.linking = classes.get("linking", set())
