@@ -20,7 +20,7 @@ from pipeline.models import CommitmentReport, Line
 from pipeline.score import match_actors, match_commitments, name_similarity, score_report, title_similarity
 from tests.conftest import SEED
 from tests.fixtures import reports
-from tests.fixtures.generate import make_report_pdfs, read_text_pages
+from tests.fixtures.generate import ScanSettings, make_report_pdfs, read_text_pages
 
 GOLD_DIR = Path("gold/000_5431f427d6bef971")
 SCHEMA = Path("pipeline/schema/commitments.schema.json")
@@ -298,6 +298,33 @@ def test_pdf_versions_score_like_the_text(variant, pdf_reports, gold, seed_score
     assert score["actors"]["micro"]["f1"] >= seed_score["actors"]["micro"]["f1"] - 0.03, score["actors"]["micro"]
     assert score["status"]["correct"] == len(gold.commitments), score["status"]["wrong"]
     assert score["urls"]["correct"] == len(gold.commitments), score["urls"]["wrong"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dpi, settings", [
+    (200, ScanSettings(tilt=0.8, blur=0.7, noise=0.10, jpeg=60)),
+    (300, ScanSettings(tilt=1.0, blur=0.8, noise=0.10, jpeg=70)),
+], ids=["200dpi-jpeg60", "300dpi-tilt1-jpeg70"])
+def test_scans_made_otherwise_score_like_the_text(dpi, settings, gold, seed_score, tmp_path):
+    """The gold pages scanned with settings the other tests do not use (more tilt, blur and noise,
+    JPEG, 200 and 300 dpi) read as well as the text."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    path = make_report_pdfs(tmp_path, read_text_pages(GOLD_DIR / "text"), dpi=dpi, seed=5,
+                            settings=settings)["scanned"]
+    plans = pdf.plan_pages(path)
+    with ProcessPoolExecutor(2) as pool:
+        pages = list(pool.map(_read_page_at, [(path, p, dpi) for p in plans]))
+    score = score_report(gold, extract_document(analyse(ingest.assemble_pdf(path, pdf.sha256_file(path), pages))))
+    assert score["commitments"]["found"] == len(gold.commitments)
+    assert score["titles"]["at_or_above"] == len(gold.commitments), score["titles"]["below"]
+    assert score["status"]["correct"] == len(gold.commitments), score["status"]["wrong"]
+    assert score["urls"]["correct"] == len(gold.commitments), score["urls"]["wrong"]
+    assert score["actors"]["micro"]["f1"] >= 0.95, score["actors"]["micro"]
+
+
+def _read_page_at(args):
+    path, plan, dpi = args
+    return ingest.read_page(path, plan, dpi=dpi)
 
 
 def test_no_commitment_heading_no_commitments():

@@ -189,3 +189,17 @@ def test_only_a_plain_scan_is_read_from_its_image(tmp_path, case, bounds, rotati
     path = _one_image_pdf(tmp_path / "page.pdf", jpeg, bounds, rotation, text)
     with pdfium.PdfDocument(str(path)) as doc:
         assert (pdf._scan_image(doc[0]) is not None) == scan, case
+
+
+def test_fragments_read_twice_over_a_whole_line_are_dropped():
+    from pipeline.ingest.pdf import _drop_overlapped
+    from pipeline.models import BBox, Word
+
+    def word(text, x0, top, x1):
+        return Word(text=text, bbox=BBox(x0=x0, top=top, x1=x1, bottom=top + 12))
+
+    whole = [word("ompromiso", 61, 178, 120), word("cumplido", 124, 178, 170), word("avances", 174, 178, 233)]
+    fragments = [[word("ido", 153, 178, 161)], [word("omiso", 88, 179, 111)]]
+    below = [word("limitados", 53, 192, 100)]
+    mark = [word("€", 53, 180, 60)]
+    assert _drop_overlapped([fragments[0], whole, fragments[1], mark, below]) == [whole, mark, below]

@@ -299,7 +299,9 @@ class Sectioner(PatternReader):
             if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt - lines[-1] > 3 \
                     or BULLET.match(lm.lines[nxt].text) or _LIST_ITEM.match(lm.lines[nxt].text):
                 break
-            if not headings.same_size(head, lm.lines[nxt]) or not headings.close_below(lm.lines[lines[-1]], lm.lines[nxt]):
+            # by font size only: an OCR box's height also measures a stamp or a descender
+            if not headings.same_size(head, lm.lines[nxt], boxes=False) \
+                    or not headings.close_below(lm.lines[lines[-1]], lm.lines[nxt]):
                 break
             lines.append(nxt)
             title_end = ex.line_end_tok[nxt]

@@ -75,10 +75,14 @@ def size(line: Line) -> Optional[float]:
     return None
 
 
-def same_size(a: Line, b: Line) -> bool:
+def same_size(a: Line, b: Line, boxes: bool = True) -> bool:
+    """Set in one type size, as far as the page tells: by font size, else (`boxes`) by box
+    height; True when neither is known."""
     fa, fb = getattr(a, "font_size", None), getattr(b, "font_size", None)
     if fa and fb:
         return abs(fa - fb) <= SIZE_TOLERANCE * max(fa, fb)
+    if not boxes:
+        return True
     sa, sb = size(a), size(b)
     if sa is None or sb is None:
         return True
@@ -86,11 +90,12 @@ def same_size(a: Line, b: Line) -> bool:
 
 
 def close_below(upper: Line, lower: Line) -> bool:
-    """`lower` continues `upper`: same page and, where boxes exist, within `LINE_GAP` lines."""
+    """`lower` continues `upper` where boxes exist: within `LINE_GAP` lines below it, or at the top
+    of the next column or page (a title broken by the column's end)."""
     if upper.bbox is None or lower.bbox is None:
         return True
-    if upper.page != lower.page:
-        return False
+    if upper.page != lower.page or lower.bbox.top < upper.bbox.top:
+        return True
     h = max(upper.bbox.bottom - upper.bbox.top, 1.0)
     return -0.5 * h <= lower.bbox.top - upper.bbox.bottom <= LINE_GAP * h
 
@@ -118,7 +123,8 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
             break
         if out:
             first = lines[out[0]]
-            if not same_size(ln, first) or not close_below(ln, first) or _SENTENCE_END.search(text):
+            if ln.page != first.page or not same_size(ln, first) or not close_below(ln, first) \
+                    or _SENTENCE_END.search(text):
                 break
         elif ln.page != lines[anchor].page and lines[anchor].bbox is not None:
             break

@@ -733,4 +733,28 @@ def _tesseract_rows(
         rows.setdefault((cells[2], cells[3], cells[4]), []).append(
             Word(text=cells[11], bbox=BBox(x0=x, top=y, x1=x + w * kx, bottom=y + h * ky), conf=float(cells[10]))
         )
-    return [part for words in rows.values() for part in _split_at_gutters(words)]
+    return _drop_overlapped([part for words in rows.values() for part in _split_at_gutters(words)])
+
+
+def _drop_overlapped(rows: list[list[Word]]) -> list[list[Word]]:
+    """Rows without the fragments Tesseract sometimes reads twice over a line it also read whole
+    (a shaded or bold line: "ido", "omiso" over "Compromiso cumplido con avances"): two lines of
+    text cannot take the same place, so a row lying within a longer row's box (80% of its width,
+    half its height) is dropped. Order is kept."""
+    boxes = [BBox.union([w.bbox for w in r]) for r in rows]
+    size = [sum(len(w.text) for w in r) for r in rows]
+    kept: list[int] = []
+    for i in sorted(range(len(rows)), key=lambda k: -size[k]):
+        a = boxes[i]
+        inside = False
+        for k in kept:
+            b = boxes[k]
+            x = min(a.x1, b.x1) - max(a.x0, b.x0)
+            y = min(a.bottom, b.bottom) - max(a.top, b.top)
+            if x >= 0.8 * (a.x1 - a.x0) and y >= 0.5 * (a.bottom - a.top):
+                inside = True
+                break
+        if not inside:
+            kept.append(i)
+    keep = set(kept)
+    return [r for i, r in enumerate(rows) if i in keep]
