@@ -308,3 +308,14 @@ def test_a_roman_numeral_read_after_its_title():
     report = extract_commitments(page.lines, "r")
     assert [(c.number, c.title) for c in report.commitments] == [
         ("I", "IMPULSAR EL LABORATORIO"), ("II", "IMPLEMENTAR EL PROGRAMA")]
+
+
+def test_numbered_items_each_over_a_body_are_commitments_but_chapters_and_dense_lists_are_not():
+    body = "Texto del compromiso.\nMás texto del compromiso.\nY una línea más.\n"
+    plan = text_lines(f"1. Salud abierta\n{body}2. Justicia abierta\n{body}3. Datos de clima\n{body}")
+    assert [(c.number, c.title) for c in extract_commitments(plan, "p").commitments] == [
+        ("1", "Salud abierta"), ("2", "Justicia abierta"), ("3", "Datos de clima")]
+    chapters = text_lines(f"1. Introducción\n{body}2. Contexto del plan\n{body}3. Compromisos\n{body}")
+    assert extract_commitments(chapters, "p").commitments == []
+    dense = text_lines("1. Uno\n2. Dos\n3. Tres\nTexto.\n")
+    assert extract_commitments(dense, "p").commitments == []

@@ -110,15 +110,25 @@ class TokenAnnotator:
 
 # ---------------------------------------------------------------------------------- sections
 @Language.factory("ogp_sections", assigns=["token.is_sent_start"], requires=["token.norm", "token._.ogp_bol"],
-                  default_config={"patterns": "sections.jsonl"})
-def make_sections(nlp: Language, name: str, patterns: str):
-    return Sectioner(nlp, patterns)
+                  default_config={"patterns": "sections.jsonl", "chapters": "chapters.txt"})
+def make_sections(nlp: Language, name: str, patterns: str, chapters: str):
+    return Sectioner(nlp, patterns, chapters)
 
 
 class Sectioner(PatternReader):
-    """Part headings (active / inactive commitments), `Compromiso N:` headings with titles that run
-    over several lines, the sub-headings inside each commitment, the final summary table, and
-    sentence boundaries."""
+    """Part headings (active / inactive commitments), commitment headings with titles that run
+    over several lines (or, without them, the other layouts of `pipeline.extract.headings`), the
+    sub-headings inside each commitment, the final summary table, and sentence boundaries."""
+
+    def __init__(self, nlp: Language, patterns: str, chapters: str):
+        super().__init__(nlp, patterns)
+        self.chapters_file = chapters
+        self.chapters: set[str] = set()
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        super().initialize(get_examples, nlp=nlp)
+        self.chapters = {w.strip() for w in data_path(self.chapters_file).read_text(encoding="utf-8").splitlines()
+                         if w.strip() and not w.startswith("#")}
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -165,6 +175,9 @@ class Sectioner(PatternReader):
             sections = self._listed(doc, ex, heads)
             ex.layout = "list"
         if not sections:
+            sections = self._numbered_list(doc, ex, heads)
+            ex.layout = "numbered list"
+        if not sections:
             ex.layout = None
         boundaries = sorted(set(boundaries) | {sec.heading_line for sec in sections})
         if ex.table_first is not None:
@@ -185,9 +198,10 @@ class Sectioner(PatternReader):
         return doc
 
     def _section(self, doc: Doc, ex, number: str, line: int, title_start: int, heads, part, part_line,
-                 printed: bool = True) -> Section:
+                 printed: bool = True, item: bool = False) -> Section:
+        """`item`: a list item's title runs on only into lines that continue it in lower case."""
         lm = ex.lm
-        title_lines, title_end = self._title(doc, ex, line, title_start, heads)
+        title_lines, title_end = self._title(doc, ex, line, title_start, heads, item)
         title = doc[title_start:title_end].text.strip().rstrip(".").strip() if title_end > title_start else ""
         start = ex.line_first_tok[line]
         return Section(number=number, heading_line=line, title=title, title_lines=title_lines,
@@ -247,6 +261,17 @@ class Sectioner(PatternReader):
             sections.append(sec)
         return sections
 
+    def _numbered_list(self, doc: Doc, ex, heads) -> list[Section]:
+        """Commitments listed as "1. Título", "2. Título", each over its own body."""
+        sections = []
+        for line, number, _ in headings.numbered_items(ex.lm.lines, self.chapters):
+            if line not in ex.line_first_tok:
+                continue
+            first = ex.line_first_tok[line]
+            start = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text in (".", ")")) + 1
+            sections.append(self._section(doc, ex, number, line, start, heads, None, None, item=True))
+        return sections
+
     def _listed(self, doc: Doc, ex, heads) -> list[Section]:
         """Commitments listed as "I) …", "II) …": the longest run numbered in sequence."""
         sections = []
@@ -255,7 +280,7 @@ class Sectioner(PatternReader):
             first = ex.line_first_tok[line]
             if headings.ROMAN_ITEM.match(ex.lm.lines[line].text):  # "I) Título": the title after the ")"
                 first = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text == ")") + 1
-            sections.append(self._section(doc, ex, numeral, line, first, heads, None, None))
+            sections.append(self._section(doc, ex, numeral, line, first, heads, None, None, item=True))
         return sections
 
     @staticmethod
@@ -281,7 +306,7 @@ class Sectioner(PatternReader):
         return None
 
     @staticmethod
-    def _title(doc: Doc, ex, line: int, end: int, heads) -> tuple[list[int], int]:
+    def _title(doc: Doc, ex, line: int, end: int, heads, item: bool = False) -> tuple[list[int], int]:
         """Lines and end token of a commitment's title: the heading line and the lines that follow
         it without a gap, up to four, stopping after a line that ends a sentence. Where the page
         gives type sizes, a title's lines share the heading's size, and a title set larger than
@@ -297,7 +322,8 @@ class Sectioner(PatternReader):
         while k + 1 < len(lm.kept) and len(lines) < limit and not text.rstrip().endswith("."):
             nxt = lm.kept[k + 1]
             if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt - lines[-1] > 3 \
-                    or BULLET.match(lm.lines[nxt].text) or _LIST_ITEM.match(lm.lines[nxt].text):
+                    or BULLET.match(lm.lines[nxt].text) or _LIST_ITEM.match(lm.lines[nxt].text) \
+                    or (item and not lm.lines[nxt].text.strip()[:1].islower()):
                 break
             # by font size only: an OCR box's height also measures a stamp or a descender
             if not headings.same_size(head, lm.lines[nxt], boxes=False) \

@@ -13,6 +13,8 @@ Three layouts, tried in this order (the first that finds commitments wins):
    "Institución responsable" …; `fields.jsonl`). The field that recurs most marks each commitment;
    its title is the run of heading-like lines right above it.
 3. **Roman-numbered items** "I) …", "II) …" in sequence (a subnational plan's list of commitments).
+4. **Numbered items** "1. Título", "2. Título" in sequence, each with a body under it (at least
+   `MIN_BODY_LINES` lines before the next), not a list of chapters (`chapters.txt`).
 
 Geometry decides titles where the page gives it: a title's lines share one type size (the text
 layer's `font_size`, else the line box's height) and sit close together; on a text dump, a blank
@@ -24,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from pipeline.extract.text import fold
 from pipeline.models import Line
 
 TOC_LEADER = re.compile(r"(?:[.…·_]\s*){3,}\s*\d{1,3}\s*$")
@@ -145,6 +148,46 @@ def same_row(a: Line, b: Line) -> bool:
         return False
     h = max(a.bbox.bottom - a.bbox.top, 1.0)
     return abs(a.bbox.top - b.bbox.top) <= 0.3 * h and b.bbox.x0 >= a.bbox.x1 - 1
+
+
+NUMBERED_ITEM = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
+MIN_BODY_LINES = 3
+MAX_TITLE_WORDS = 20
+
+
+def numbered_items(lines: Sequence[Line], chapters: set[str]) -> list[tuple[int, str, str]]:
+    """(line, number, title) of the longest run of "1. Título", "2. Título" … numbered in sequence
+    from 1 whose items are headings (no sentence end, at most `MAX_TITLE_WORDS` words) each over a
+    body of at least `MIN_BODY_LINES` lines, and not the document's chapters; empty when there is
+    no run of at least two."""
+    runs: list[list[tuple[int, str, str]]] = []
+    for i, ln in enumerate(lines):
+        m = NUMBERED_ITEM.match(ln.text)
+        if not m:
+            continue
+        title = m.group(2).strip()
+        if title.endswith((".", ";", ":")) or len(title.split()) > MAX_TITLE_WORDS:
+            continue
+        value = int(m.group(1))
+        if value == 1:
+            runs.append([(i, m.group(1), title)])
+        elif runs and int(runs[-1][-1][1]) == value - 1:
+            runs[-1].append((i, m.group(1), title))
+
+    def body(a: int, b: int) -> int:
+        return sum(1 for k in range(a + 1, b) if lines[k].text.strip())
+
+    good = []
+    for run in runs:
+        ends = [item[0] for item in run[1:]] + [len(lines)]
+        if len(run) >= 2 and all(body(item[0], end) >= MIN_BODY_LINES for item, end in zip(run, ends)) \
+                and not any(_first_word(t) in chapters for _, _, t in run):
+            good.append(run)
+    return max(good, key=lambda r: (len(r), r[0][0])) if good else []
+
+
+def _first_word(text: str) -> str:
+    return fold((text.split() or [""])[0].strip(".,:;()"))
 
 
 def roman_items(lines: Sequence[Line]) -> list[tuple[int, str, str]]:
