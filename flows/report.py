@@ -22,7 +22,7 @@ from pipeline.export import atomic_write_json
 from pipeline.ingest import assemble_pdf, check_dependencies, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
 from pipeline.process import outcome
-from pipeline.score import find_gold
+from pipeline.score import find_gold, gold_by_source
 
 
 @flow(name="process-report", flow_run_name="report-{path.name}")
@@ -131,7 +131,8 @@ def process_corpus(
         atomic_write_json(out / "errors.json", errors)
         atomic_write_json(out / "summary.json", summaries)
         tasks.build_catalog(out)
-        if gold_root and any(find_gold(gold_root, s.get("sha256"), s["report"]) for s in summaries if s["ok"]):
+        index = gold_by_source(gold_root) if gold_root else {}
+        if gold_root and any(find_gold(gold_root, s.get("sha256"), s["report"], index) for s in summaries if s["ok"]):
             try:
                 evaluate(gold_root, out)
             except ValueError as exc:  # a damaged gold file: the batch's outputs stand, the score is skipped

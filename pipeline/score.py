@@ -534,10 +534,12 @@ def gold_by_source(gold_root: Path) -> dict[str, Path]:
     return _by_source(Path(gold_root))
 
 
-def find_gold(gold_root: Path, sha256: Optional[str], name: str) -> Optional[Path]:
+def find_gold(gold_root: Path, sha256: Optional[str], name: str,
+              index: Optional[dict[str, Path]] = None) -> Optional[Path]:
     """The gold file of a report: the one naming the report's input by content, else the one in
-    the folder of the report's name; None when there is none."""
-    by_sha = gold_by_source(gold_root).get(sha256 or "")
+    the folder of the report's name; None when there is none. `index`: `gold_by_source(gold_root)`
+    when asking for many reports (it reads every gold file)."""
+    by_sha = (gold_by_source(gold_root) if index is None else index).get(sha256 or "")
     if by_sha is not None:
         return by_sha
     named = Path(gold_root) / name / "commitments.json"

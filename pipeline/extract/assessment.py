@@ -19,7 +19,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.extract.components import PatternReader
+from pipeline.extract.components import PatternReader, non_overlapping
 from pipeline.extract.state import state
 
 SPAN_KEY = "ogp_assessments"
@@ -50,9 +50,7 @@ class AssessmentReader(PatternReader):
         spans = []
         for sec in ex.sections:
             span = doc[sec.start:sec.end]
-            found = sorted(((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span)),
-                           key=lambda m: (m[1], -(m[2] - m[1])))
-            found = _longest(found)
+            found = non_overlapping((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span))
             for k, (label, s, e) in enumerate(found):
                 if label == "CUE":
                     when, limit = None, e + WINDOW
@@ -79,12 +77,3 @@ class AssessmentReader(PatternReader):
                 sec.status_text = doc[latest.start:latest.end].text
         doc.spans[SPAN_KEY] = spans
         return doc
-
-
-def _longest(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    out: list[tuple[str, int, int]] = []
-    for label, s, e in found:
-        if out and s < out[-1][2]:
-            continue
-        out.append((label, s, e))
-    return out

@@ -9,6 +9,7 @@ import json
 import re
 import statistics
 from pathlib import Path
+from typing import Iterable
 
 import numpy
 from spacy.attrs import SENT_START
@@ -67,6 +68,16 @@ class PatternReader:
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
         self.matcher = build_matcher(nlp, self.patterns)
+
+
+def non_overlapping(matches: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Matches (label, start, end) of which no two overlap: the longest at each start, then the
+    next that starts after it ends."""
+    out: list[tuple[str, int, int]] = []
+    for m in sorted(matches, key=lambda m: (m[1], -(m[2] - m[1]))):
+        if not out or m[1] >= out[-1][2]:
+            out.append(m)
+    return out
 
 
 def is_name_part(text: str) -> bool:

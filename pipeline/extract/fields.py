@@ -30,7 +30,7 @@ from spacy.tokens import Doc, Span
 
 from pipeline.extract.gazetteer import data_path
 from pipeline.extract.state import ActorFound, Mention, state
-from pipeline.extract.text import MARKER, fold
+from pipeline.extract.text import MARKER, LineMap, fold
 from pipeline.models import Line
 
 SPAN_KEY = "ogp_fields"
@@ -133,7 +133,7 @@ class FieldLabels:
             if after is not None and after.text in (":", "?", "):") and ex.tok_line[after.i] == last_line:
                 end += 1
             inline = end < len(doc) and ex.tok_line[end] == last_line
-            hits.append(FieldHit(spec, start, end, lines + _label_rest(ex.lm.lines, lines[-1]), inline))
+            hits.append(FieldHit(spec, start, end, lines + _label_rest(ex.lm, lines[-1]), inline))
         hits.sort(key=lambda h: h.start)
         ex.fields = hits
         doc.spans[SPAN_KEY] = [Span(doc, h.start, h.end, label=h.spec.field) for h in hits]
@@ -147,15 +147,16 @@ def _in_table(lines: list[Line], h: FieldHit, pages: set[int]) -> bool:
     return first.bbox is not None and not h.inline and first.page in pages
 
 
-def _label_rest(lines: list[Line], last: int) -> list[int]:
+def _label_rest(lm: LineMap, last: int) -> list[int]:
     """The rest of a label set over several lines of its cell that reading order parted from it
     ("Otros actores" … "involucrados"): short lower-case lines right under it, in its column."""
-    head = lines[last]
+    head = lm.lines[last]
     if head.bbox is None:
         return []
     out, below = [], head
-    for i, ln in enumerate(lines):
-        if i in out or ln.page != head.page or ln.bbox is None or i == last:
+    for i in lm.by_page[head.page]:
+        ln = lm.lines[i]
+        if i in out or ln.bbox is None or i == last:
             continue
         h = max(below.bbox.bottom - below.bbox.top, 1.0)
         text = ln.text.strip()
@@ -178,7 +179,7 @@ class FieldActors:
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
         values: list[Span] = []
-        beside = _values_beside(ex.lm.lines, ex.fields)
+        beside = _values_beside(ex.lm, ex.fields)
         beside_pages = {ex.lm.lines[h.lines[0]].page for h in ex.fields if id(h) in beside}
         for sec in ex.sections:
             hits = [h for h in ex.fields if sec.start <= h.start < sec.end]
@@ -217,8 +218,9 @@ def _span_of_lines(ex, doc: Doc, lines: list[int]) -> Optional[tuple[int, int]]:
     return (min(toks), max(ends)) if toks and ends else None
 
 
-def _values_beside(lines: list[Line], hits: list[FieldHit]) -> dict[int, list[list[int]]]:
+def _values_beside(lm: LineMap, hits: list[FieldHit]) -> dict[int, list[list[int]]]:
     """Field (by id) → its value blocks, for fields whose value sits to the right of the label."""
+    lines = lm.lines
     out: dict[int, list[list[int]]] = {}
     label_lines = {i for h in hits for i in h.lines}
     by_page: dict[int, list[FieldHit]] = {}
@@ -228,9 +230,8 @@ def _values_beside(lines: list[Line], hits: list[FieldHit]) -> dict[int, list[li
     for page, page_hits in by_page.items():
         boxes = {id(h): _union([lines[i] for i in h.lines]) for h in page_hits}
         left_edge = min(b[2] for b in boxes.values())  # the narrowest label's right edge
-        candidates = [i for i, ln in enumerate(lines)
-                      if ln.page == page and ln.bbox is not None and i not in label_lines and ln.text.strip()
-                      and ln.bbox.x0 >= left_edge - 2]
+        candidates = [i for i in lm.by_page[page] if lines[i].bbox is not None and i not in label_lines
+                      and lines[i].text.strip() and lines[i].bbox.x0 >= left_edge - 2]
         for block in _blocks(lines, candidates):
             top = min(lines[i].bbox.top for i in block)
             bottom = max(lines[i].bbox.bottom for i in block)

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.extract.components import PatternReader
+from pipeline.extract.components import PatternReader, non_overlapping
 from pipeline.extract.state import Section, state
 from pipeline.extract.text import MARKER, fold
 
@@ -63,12 +63,12 @@ class ProgressReader(PatternReader):
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
         found = [(self.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
-        milestones = sorted({(s, e) for label, s, e in found if label == "MILESTONE"}, key=lambda m: (m[0], -m[1]))
-        pcts = _longest([(s, e) for label, s, e in found if label == "PCT"])
+        milestones = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "MILESTONE")]
+        pcts = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "PCT")]
         field_starts = sorted(h.start for h in ex.fields)
         ms_spans, pct_spans = [], []
         for sec in ex.sections:
-            heads = _first_per_start([m for m in milestones if sec.start <= m[0] < sec.end])
+            heads = [m for m in milestones if sec.start <= m[0] < sec.end]
             covered: list[tuple[int, int]] = []
             for k, (s, e) in enumerate(heads):
                 stop = heads[k + 1][0] if k + 1 < len(heads) else sec.end
@@ -116,23 +116,6 @@ class ProgressReader(PatternReader):
                               dates[1] if len(dates) > 1 else None)
 
 
-def _longest(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for s, e in sorted(spans, key=lambda m: (m[0], -m[1])):
-        if out and s < out[-1][1]:
-            continue
-        out.append((s, e))
-    return out
-
-
-def _first_per_start(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for s, e in spans:
-        if not out or s >= out[-1][1]:
-            out.append((s, e))
-    return out
-
-
 def _drop_title_echo(text: str, title: str) -> str:
     """"Diagnóstico … existente. - Re-diseño del portal" → "Diagnóstico … existente." when the part
     after the last dash is the commitment's title."""
@@ -153,8 +136,8 @@ def _dates_beside(ex, lines: list[int]) -> list[str]:
     top, bottom = min(ln.bbox.top for ln in lns), max(ln.bbox.bottom for ln in lns)
     right = max(ln.bbox.x1 for ln in lns)
     beside = []
-    for ln in ex.lm.lines:
-        if ln.page != page or ln.bbox is None or ln.bbox.x0 < right:
+    for ln in (ex.lm.lines[i] for i in ex.lm.by_page[page]):
+        if ln.bbox is None or ln.bbox.x0 < right:
             continue
         middle = (ln.bbox.top + ln.bbox.bottom) / 2
         if top - 2 <= middle <= bottom + 2 and DATE.search(ln.text):

@@ -14,7 +14,7 @@ import statistics
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from wordfreq import zipf_frequency
 
@@ -68,6 +68,15 @@ class LineMap:
 
     def is_blank(self, i: int) -> bool:
         return not self.lines[i].text.strip()
+
+    @cached_property
+    def by_page(self) -> dict[int, list[int]]:
+        """Page → indices of its lines, in order: what sits beside or under a line is looked up
+        on its page only."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for i, ln in enumerate(self.lines):
+            out[ln.page].append(i)
+        return dict(out)
 
 
 def _stamp_words(lines: list[Line]) -> set[str]:
