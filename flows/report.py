@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
-from flows import progress, tasks
+from flows import progress, reuse, tasks
 from flows.evaluate import evaluate
 from flows.caching import extract_version, ingest_version, repair_version
 from pipeline import outdir
@@ -35,6 +35,7 @@ def process_report(
     min_quality: float = DEFAULT_MIN_QUALITY,
     force: bool = False,
     gold_root: Path | None = None,
+    key: str | None = None,
 ) -> dict:
     """Ingest → layout → repair → extract → outputs (and the review page, beside the gold when
     `gold_root` has this report) for one report, into the folder `out/name` (default: the name
@@ -74,17 +75,20 @@ def process_report(
             report = report.model_copy(update={"report": name})
             tasks.write_commitments(opaque(report), folder)
             tasks.write_review(folder, name, opaque(report), opaque(repaired.corrections), gold_root)
-        summary.update(
-            ok=True,
-            **outcome(doc, report),
-            source=doc.source.value,
-            pages=len(doc.pages),
-            ocr_pages=sum(p.source.value == "ocr" for p in doc.pages),
-            footnotes=len(doc.footnotes()),
-            corrections=sum(c.applied for c in repaired.corrections),
-            flagged=sum(not c.applied for c in repaired.corrections),
-            commitments=len(report.commitments),
-        )
+            summary.update(
+                ok=True,
+                **outcome(doc, report),
+                source=doc.source.value,
+                pages=len(doc.pages),
+                ocr_pages=sum(p.source.value == "ocr" for p in doc.pages),
+                footnotes=len(doc.footnotes()),
+                corrections=sum(c.applied for c in repaired.corrections),
+                flagged=sum(not c.applied for c in repaired.corrections),
+                commitments=len(report.commitments),
+                seconds=round(time.perf_counter() - started, 2),
+            )
+            if key:  # what the next run needs to know this folder is current (flows.reuse)
+                reuse.record_report(folder, key, summary)
     except Exception as exc:  # typed errors, and bugs or unforeseen inputs: still one report, not the batch
         summary["error"] = as_pipeline_error(exc, path).to_dict()
     summary["seconds"] = round(time.perf_counter() - started, 2)
@@ -114,7 +118,9 @@ def process_corpus(
         outdir.remove_temp_files(out)
         inputs = outdir.discover(paths)
         check_dependencies(inputs, lang)  # a missing Tesseract is named once, not as every page's failure
-        names = outdir.report_names(inputs)
+        # decided before any report starts: the unchanged ones keep their folders (flows.reuse)
+        plan = reuse.plan_run(inputs, out, reuse.run_settings(dpi, lang, min_quality), gold_root, force)
+        names = plan.names
         if dask_address:
             from prefect_dask import DaskTaskRunner
 
@@ -126,7 +132,9 @@ def process_corpus(
         # more per report. The corpus run keeps its heartbeat (see run_corpus); the per-report
         # subflows go without.
         with _no_heartbeats():
-            summaries = [per_report(p, out, names[p], dpi, lang, min_quality, force, gold_root) for p in inputs]
+            summaries = [plan.reused.get(p) or per_report(p, out, names[p], dpi, lang, min_quality, force, gold_root,
+                                                          plan.keys[p])
+                         for p in inputs]
         errors = [s["error"] for s in summaries if not s["ok"]]
         atomic_write_json(out / "errors.json", errors)
         atomic_write_json(out / "summary.json", summaries)
@@ -137,6 +145,7 @@ def process_corpus(
                 evaluate(gold_root, out)
             except ValueError as exc:  # a damaged gold file: the batch's outputs stand, the score is skipped
                 get_run_logger().error("not scored: %s", exc)
+        reuse.record_run(out, plan)
         return summaries
 
 

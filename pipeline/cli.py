@@ -92,29 +92,24 @@ def run(
     _prefect_defaults()
     # cached task results live beside the outputs, so deleting outputs/ forgets them too
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str((out / ".cache").resolve()))
-    from flows import progress as flow_progress
-    from flows.report import run_corpus
+    from flows import reuse
 
     paths = paths or [Path("corpus")]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bars:
-        flow_progress.listen(_Bars(bars))
-        try:
-            summaries = run_corpus(
-                paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
-                force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
-            )
-        except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
-            _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
-                       "summary.json and the catalog may be those of the previous run")
-        finally:
-            flow_progress.listen(None)
+    gold_root = gold if gold.is_dir() else None
+    try:  # nothing changed since the last run on --out: its results stand, no flow starts
+        summaries = None if force else reuse.unchanged_run(paths, out, reuse.run_settings(dpi, lang, min_quality),
+                                                           gold_root)
+    except Exception as exc:  # noqa: BLE001 - the folder is another run's (lock), or unreadable
+        _fail(exc)
+    if summaries is None:
+        summaries = _run_flow(paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
+                              force=force, dask_address=dask_address, gold_root=gold_root)
     table = Table(title=f"ogp run → {out}")
     for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "commitments", "seconds", "result"):
         table.add_column(col)
     for s in summaries:
         result = {"success": "ok", "partial": "[yellow]partial"}.get(s["outcome"]) or f"[red]{s['error']['problem']}"
+        result += " (unchanged)" if s.get("reused") else ""
         table.add_row(s["report"], s.get("source", "-"), str(s.get("pages", "-")), str(s.get("ocr_pages", "-")),
                       str(s.get("footnotes", "-")), str(s.get("corrections", "-")),
                       str(s.get("commitments", "-")), str(s["seconds"]), result)
@@ -132,6 +127,24 @@ def run(
         err.print(f"{len(failed)} of {len(summaries)} reports failed; see {out / 'errors.json'}")
         internal = any(s["error"]["error"] == "InternalError" for s in failed)
         raise typer.Exit(ExitCode.INTERNAL if internal else ExitCode.SOME_REPORTS_FAILED)
+
+
+def _run_flow(paths: list[Path], out: Path, **options) -> list[dict]:
+    """The corpus flow over `paths`, with a progress bar per report."""
+    from flows import progress as flow_progress
+    from flows.report import run_corpus
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bars:
+        flow_progress.listen(_Bars(bars))
+        try:
+            return run_corpus(paths, out, **options)
+        except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
+            _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
+                       "summary.json and the catalog may be those of the previous run")
+        finally:
+            flow_progress.listen(None)
 
 
 def _fail(exc: Exception, written: str = "nothing was written") -> None:

@@ -30,7 +30,7 @@ CACHE_NAME = ".cache"
 # case-insensitively, for case-insensitive file systems)
 RUN_LEVEL_NAMES = frozenset({
     "errors.json", "summary.json", "catalog.csv", "catalog.sqlite", "irm.csv", "score.json", "score.md",
-    "readme.md", CACHE_NAME, LOCK_NAME,
+    "readme.md", "run.json", CACHE_NAME, LOCK_NAME,
 })
 TEMP_PATTERNS = (".*.tmp", ".*.tmp-journal")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
