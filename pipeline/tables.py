@@ -127,7 +127,7 @@ CELL_GAP = 0.8
 ALIGN = 1.0
 """Segments starting within this many line heights of a column position start in that column."""
 ROW_LEAD = 0.35
-"""A visual row this many line heights further below the previous than the table's closest two opens a new row."""
+"""A visual row this many line heights further below the previous than the leading within a cell opens a new row."""
 MAX_ROW_GAP = 2.5
 """Visual rows more than this many line heights apart are not one table."""
 MIN_COLUMNS = 3
