@@ -93,6 +93,10 @@ class Page(BaseModel):
         default_factory=list,
         description="what on the page could not be read: a page that failed OCR is kept empty, a text-layer page keeps its text",
     )
+    tables: list["Table"] = Field(
+        default_factory=list,
+        description="the page's tables read cell by cell; their text is also in `lines`, which cells name",
+    )
 
     def body_lines(self) -> list[Line]:
         return [ln for ln in self.lines if ln.role == LineRole.BODY]
@@ -256,3 +260,41 @@ class PageError(BaseModel):
     error: str = Field(description="the error's type, e.g. OcrFailed")
     problem: str
     hint: str = ""
+
+
+class Cell(BaseModel):
+    """One cell of a `Table`: where it sits in the table's grid, its box and what it holds."""
+
+    row: int = Field(description="0-based index of the grid row the cell starts in")
+    column: int = Field(description="0-based index of the grid column the cell starts in")
+    row_span: int = 1
+    column_span: int = 1
+    bbox: BBox
+    text: str = Field("", description="the cell's words, its lines joined by newlines")
+    mark: Optional[str] = Field(
+        None, description="the mark the cell holds alone ('x', '✓', '■' …): a choice ticked in its column"
+    )
+    lines: list[int] = Field(default_factory=list, description="the page's lines (`Line.line`) with words in the cell")
+
+
+class TableRow(BaseModel):
+    bbox: BBox
+    cells: list[Cell] = Field(default_factory=list, description="left to right")
+
+
+class Table(BaseModel):
+    """A table region of a page, read cell by cell."""
+
+    bbox: BBox
+    method: Literal["ruling-lines", "aligned-words"] = Field(
+        description="found from its ruling lines (a text layer's paths) or from words aligned in columns"
+    )
+    columns: int = Field(description="grid columns; a cell spanning several has `column_span` > 1")
+    rows: list[TableRow] = Field(default_factory=list, description="top to bottom")
+
+    def cells(self) -> list[Cell]:
+        return [c for r in self.rows for c in r.cells]
+
+    def column_cells(self, column: int) -> list[Cell]:
+        """The cells that cover grid column `column`, top to bottom."""
+        return [c for c in self.cells() if c.column <= column < c.column + c.column_span]

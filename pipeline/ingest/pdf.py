@@ -4,7 +4,8 @@
 decides per page whether the layer is good enough, and hands a good page's reading on in its
 plan; the other pages are OCR'd one by one (`ocr_page`), so that callers can process them in
 parallel. pdfplumber (pdfminer) is kept only where PDFium cannot answer: telling a damaged file
-from one with zero pages.
+from one with zero pages. Tables are found by `pipeline.tables` (pdfplumber's table geometry over
+the ruling lines PDFium reads here, on pages that have path objects; aligned words on any page).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from pipeline.errors import EmptyPdf, EncryptedPdf, OcrFailed, PageTooLarge, PipelineError, UnreadablePdf
+from pipeline import tables
 from pipeline.layout import order_lines
 from pipeline.models import BBox, ImageRegion, Page, PageError, SourceKind, Word
 
@@ -59,6 +61,7 @@ class TextLayer:
     images: list[tuple[BBox, int, int]]  # each picture's box (points) and its size in pixels
     hrules: list[tuple[float, float, float]]  # horizontal ruling lines: (y, x0, x1)
     vrules: list[tuple[float, float, float]]  # vertical ruling lines: (x, top, bottom)
+    edges: list[tables.Edge]  # every straight axis-aligned segment of a drawn path: table borders
 
 
 @dataclass(frozen=True)
@@ -190,15 +193,17 @@ def read_text_layer_page(
         rows += kept
         placed += [w.bbox for row in kept for w in row]
         images.append(region.model_copy(update={"words": sum(map(len, kept))}))
+    lines = order_lines(rows, layer.width, plan.number, layer.hrules)
     return Page(
         number=plan.number,
         source=SourceKind.TEXT_LAYER,
         width=layer.width,
         height=layer.height,
-        lines=order_lines(rows, layer.width, plan.number, layer.hrules),
+        lines=lines,
         text_quality=plan.text_quality,
         images=images,
         errors=errors,
+        tables=tables.find_tables(lines, layer.edges, layer.width, layer.height),
     )
 
 
@@ -346,10 +351,12 @@ def _read_layer(page: pdfium.PdfPage) -> TextLayer:
         words = _words(textpage.raw, textpage.count_chars(), left, top, hidden)
     finally:
         textpage.close()
-    images, hrules, vrules = [], [], []
+    images, hrules, vrules, edges = [], [], [], []
     for obj in page.get_objects(max_depth=1):  # a form XObject's own objects are in its own space
         if obj.type not in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH):
             continue
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
+            edges += _path_edges(obj, left, top)
         x0, y0, x1, y1 = obj.get_bounds()
         box = BBox(x0=max(x0, left) - left, top=top - min(y1, top), x1=min(x1, right) - left,
                    bottom=top - max(y0, bottom))
@@ -366,7 +373,7 @@ def _read_layer(page: pdfium.PdfPage) -> TextLayer:
             hrules += [(box.top, box.x0, box.x1), (box.bottom, box.x0, box.x1)]
             vrules += [(box.x0, box.top, box.bottom), (box.x1, box.top, box.bottom)]
     return TextLayer(right - left, top - bottom, words, len(words) - len(hidden), images,
-                     _joined_rules(hrules), _joined_rules(vrules))
+                     _joined_rules(hrules), _joined_rules(vrules), edges)
 
 
 # A path at most this thick (points) and this many times longer is a ruling line (a table's cell
@@ -374,6 +381,53 @@ def _read_layer(page: pdfium.PdfPage) -> TextLayer:
 RULE_THICKNESS = 3.0
 RULE_LENGTH = 4.0
 RULE_JOIN = 3.0
+
+
+# A path of more segments than this is a drawing (a map, a chart's curves), not a table's borders.
+MAX_PATH_SEGMENTS = 2000
+_AXIS = 0.5  # a segment whose ends differ by less than this across its direction is axis-aligned
+
+
+def _path_edges(obj: pdfium.PdfObject, left: float, top: float) -> list[tables.Edge]:
+    """The straight horizontal and vertical segments a stroked or filled path draws, in page
+    points from the top-left (what pdfminer gives pdfplumber as a rectangle's sides or a line):
+    PDFium's segment points are in the path's own space, brought to the page by its matrix."""
+    raw = obj.raw
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    if not pdfium_c.FPDFPath_GetDrawMode(raw, ctypes.byref(fill), ctypes.byref(stroke)) or not (
+            fill.value or stroke.value):
+        return []  # a path that draws nothing
+    count = pdfium_c.FPDFPath_CountSegments(raw)
+    if count <= 0 or count > MAX_PATH_SEGMENTS:
+        return []
+    m = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFPageObj_GetMatrix(raw, ctypes.byref(m)):
+        return []
+    x, y = ctypes.c_float(), ctypes.c_float()
+    out: list[tables.Edge] = []
+
+    def edge(a: tuple[float, float], b: tuple[float, float]) -> None:
+        if abs(a[1] - b[1]) < _AXIS:
+            out.append(("h", (a[1] + b[1]) / 2, min(a[0], b[0]), max(a[0], b[0])))
+        elif abs(a[0] - b[0]) < _AXIS:
+            out.append(("v", (a[0] + b[0]) / 2, min(a[1], b[1]), max(a[1], b[1])))
+
+    start = prev = None
+    for i in range(count):
+        seg = pdfium_c.FPDFPath_GetPathSegment(raw, i)
+        if not seg or not pdfium_c.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y)):
+            continue
+        point = (m.a * x.value + m.c * y.value + m.e - left, top - (m.b * x.value + m.d * y.value + m.f))
+        kind = pdfium_c.FPDFPathSegment_GetType(seg)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO or prev is None:
+            start = point
+        elif kind == pdfium_c.FPDF_SEGMENT_LINETO:
+            edge(prev, point)
+        prev = point
+        if pdfium_c.FPDFPathSegment_GetClose(seg) and start is not None:
+            edge(prev, start)
+            prev = start
+    return out
 
 
 def _stroked_rectangle(obj: pdfium.PdfObject) -> bool:
@@ -687,9 +741,10 @@ def ocr_page(
         rows = _tesseract_rows(path, number, image, lang, timeout, width / image.width, height / image.height)
     finally:
         image.close()
+    lines = order_lines(rows, width, number)
     page = Page(
         number=number, source=SourceKind.OCR, width=width, height=height,
-        lines=order_lines(rows, width, number), text_quality=quality,
+        lines=lines, text_quality=quality, tables=tables.find_tables(lines, [], width, height),
     )
     if quality is not None:
         page.notes.append(f"text layer re-OCR'd: only {quality:.0%} of its words are known Spanish words")

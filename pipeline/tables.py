@@ -1,0 +1,333 @@
+"""Tables: the table regions of a page, read cell by cell into `Table`s.
+
+Two ways a table is found:
+
+- **Ruling lines** (text-layer pages). The geometry is pdfplumber's table finder — edges snapped and
+  joined, their intersections, the cells four intersections close, the tables the cells form
+  (`pdfplumber.table`): pdfplumber is the right tool for tables and ruling lines. Its PDF parse is
+  not (pdfminer reads ~2 pages/s, PDFium ~50), so the edges are not pdfplumber's: they come from the
+  page's path objects as PDFium read them with the rest of the text layer (`ingest.pdf`, each
+  straight axis-aligned segment of a stroked or filled path, as pdfplumber takes a rectangle's four
+  sides and a line's one). A page without path objects never gets here.
+- **Aligned words** (scans, and the unruled tables of a text layer): a run of visual rows whose
+  words fall into segments (word groups split by a gap wider than a word space) starting at the same
+  three or more column positions, each position recurring in the run's rows. Nothing is tied to one
+  generator's geometry: positions, gaps and tolerances are measured in the page's own line height.
+  Two columns are not enough: a two-column page of prose aligns the same way.
+
+Each cell keeps its box, its text (its words in line order), the mark it holds alone ("x", "✓",
+"■": a choice ticked in its column) and the page lines its words are on. The lines stay in the
+page's reading order too: the cells say which of them are a table's.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from bisect import bisect_right
+
+from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
+
+from pipeline.models import BBox, Cell, Line, Table, TableRow, Word
+
+Edge = tuple[str, float, float, float]
+"""An axis-aligned segment in page points, origin top-left: ("h", y, x0, x1) or ("v", x, top, bottom)."""
+
+MARKS = frozenset("xX✓✔✗✘■☒☑●◼▪")
+"""A cell holding only one of these is a mark in its column (a level ticked in an IRM grid)."""
+
+# pdfplumber's defaults for its "lines" strategy (points): pieces of one border within SNAP of each
+# other are one border, collinear pieces less than JOIN apart are joined, borders meet within
+# INTERSECT, and a border shorter than MIN_EDGE (after joining) is a tick, not a border.
+SNAP = 3.0
+JOIN = 3.0
+INTERSECT = 3.0
+MIN_EDGE = 3.0
+MIN_FILLED = 0.15
+"""A grid with fewer of its cells holding text is a page design (a cover's pattern), not a table:
+a sparse table (an IRM grid, one mark per group of level columns) fills a fifth or more."""
+
+
+def find_tables(lines: list[Line], edges: list[Edge], width: float, height: float) -> list[Table]:
+    """The page's tables, top to bottom: those its ruling lines draw, then those its aligned words
+    form outside them."""
+    words = [(w, ln.line) for ln in lines for w in ln.words if w.bbox is not None]
+    tables = ruled_tables(words, edges, width, height) if edges else []
+    outside = [(w, n) for w, n in words if not any(_inside(w.bbox, t.bbox) for t in tables)]
+    tables += aligned_tables(outside)
+    return sorted(tables, key=lambda t: (t.bbox.top, t.bbox.x0))
+
+
+# ------------------------------------------------------------------------------ ruling lines
+def ruled_tables(words: list[tuple[Word, int]], edges: list[Edge], width: float, height: float) -> list[Table]:
+    """Tables drawn by ruling lines: at least two rows, a row of two cells or more, and two cells
+    with text (a colour bar of adjacent boxes, a framed paragraph or a chart's grid is not one)."""
+    plumber = []
+    for kind, pos, a, b in edges:
+        a, b = max(a, 0.0), min(b, width if kind == "h" else height)
+        if b - a < 1 or not 0 <= pos <= (height if kind == "h" else width):
+            continue  # off the page (a bleed decoration) or a dot
+        if kind == "h":
+            plumber.append({"x0": a, "x1": b, "top": pos, "bottom": pos, "width": b - a, "height": 0.0,
+                            "orientation": "h"})
+        else:
+            plumber.append({"x0": pos, "x1": pos, "top": a, "bottom": b, "width": 0.0, "height": b - a,
+                            "orientation": "v"})
+    merged = merge_edges(plumber, SNAP, SNAP, JOIN, JOIN)
+    merged = [e for e in merged if (e["width"] if e["orientation"] == "h" else e["height"]) >= MIN_EDGE]
+    cells = intersections_to_cells(edges_to_intersections(merged, INTERSECT, INTERSECT))
+    tables = []
+    for boxes in cells_to_tables(cells):
+        table = _grid_table([BBox(x0=c[0], top=c[1], x1=c[2], bottom=c[3]) for c in boxes], words)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def _grid_table(boxes: list[BBox], words: list[tuple[Word, int]]) -> Table | None:
+    xs = _positions([b.x0 for b in boxes] + [b.x1 for b in boxes])
+    ys = _positions([b.top for b in boxes] + [b.bottom for b in boxes])
+    if len(ys) < 3 or len(xs) < 3:
+        return None  # fewer than two rows or two columns
+    cells = []
+    for b in boxes:
+        col, row = _index(xs, b.x0), _index(ys, b.top)
+        cells.append(Cell(row=row, column=col, row_span=max(1, _index(ys, b.bottom) - row),
+                          column_span=max(1, _index(xs, b.x1) - col), bbox=b))
+    _fill(cells, words)
+    filled = sum(1 for c in cells if c.text)
+    if filled < 2 or filled < MIN_FILLED * len(cells) or not _has_row_of_two(cells):
+        return None
+    return _table(cells, "ruling-lines", len(xs) - 1)
+
+
+def _positions(values: list[float], tol: float = 1.0) -> list[float]:
+    """Distinct coordinates, those within `tol` of the previous one taken as the same."""
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _index(positions: list[float], value: float) -> int:
+    """Index of the position `value` is (nearest below, within the clustering's tolerance)."""
+    return max(0, bisect_right(positions, value + 1.0) - 1)
+
+
+def _has_row_of_two(cells: list[Cell]) -> bool:
+    rows: dict[int, int] = {}
+    for c in cells:
+        rows[c.row] = rows.get(c.row, 0) + 1
+    return any(n >= 2 for n in rows.values())
+
+
+# ------------------------------------------------------------------------------ aligned words
+CELL_GAP = 0.8
+"""Words further apart than this many line heights are in different cells (a word space is ~0.3)."""
+ALIGN = 1.0
+"""Segments starting within this many line heights of a column position start in that column."""
+ROW_LEAD = 0.35
+"""A visual row this many line heights further below the previous than the leading within a cell opens a new row."""
+MAX_ROW_GAP = 2.5
+"""Visual rows more than this many line heights apart are not one table."""
+MIN_COLUMNS = 3
+"""A table shows this many columns in at least MIN_ROWS of its visual rows (two columns of prose
+align in two)."""
+MIN_ROWS = 2
+OFF_COLUMN = 0.1
+"""At most this share of a table's segments start off its columns (a header cell spanning two)."""
+_LIST_MARKER = re.compile(r"^(?:[•·◦‣*\-–—]|[IVXLCivxlc]{1,6}[.)]|\d{1,2}[.)]|[a-zA-Z][.)])$")
+
+
+def aligned_tables(words: list[tuple[Word, int]]) -> list[Table]:
+    """Tables of words aligned in columns (no ruling lines needed)."""
+    if len(words) < 2 * MIN_COLUMNS:
+        return []
+    h = statistics.median(w.bbox.bottom - w.bbox.top for w, _ in words)
+    if h <= 0:
+        return []
+    slope = _slope(words)
+    bands = [_segments(band, h) for band in _bands(words, slope)]
+    tables, run = [], []
+    for band in bands + [None]:  # None: the end of the page closes the last run
+        if band is not None and run and _top(band) - _bottom(run[-1]) <= MAX_ROW_GAP * h \
+                and (len(band) >= 2 or _fits(band, run, h)):
+            run.append(band)
+            continue
+        table = _run_table(run, h, slope)
+        if table is not None:
+            tables.append(table)
+        run = [band] if band is not None and len(band) >= 2 else []
+    return tables
+
+
+def _slope(words: list[tuple[Word, int]]) -> float:
+    """The page's tilt (dy/dx) as its lines show it: the median slope from the first to the last
+    word of each line of four words or more (a scan tilted by 1° drifts 9 points across a page's
+    width, more than half a line: rows are banded along the tilt, not the page's axes)."""
+    ends: dict[int, list[Word]] = {}
+    counts: dict[int, int] = {}
+    for w, n in words:
+        counts[n] = counts.get(n, 0) + 1
+        ends.setdefault(n, [w, w])[1] = w
+    slopes = []
+    for n, (a, b) in ends.items():
+        dx = b.bbox.x0 - a.bbox.x0
+        if counts[n] >= 4 and dx > 0:
+            slopes.append((b.bbox.top + b.bbox.bottom - a.bbox.top - a.bbox.bottom) / 2 / dx)
+    return statistics.median(slopes) if slopes else 0.0
+
+
+def _bands(words: list[tuple[Word, int]], slope: float = 0.0) -> list[list[tuple[Word, int]]]:
+    """Words in visual rows: a word joins the row whose middle (along the page's tilt) its own
+    middle is within half a height of; rows top to bottom, words left to right."""
+    def middle(w: Word) -> float:
+        return (w.bbox.top + w.bbox.bottom) / 2 - slope * w.bbox.x0
+
+    bands: list[list[tuple[Word, int]]] = []
+    middles: list[float] = []
+    for w, n in sorted(words, key=lambda p: middle(p[0])):
+        mid = middle(w)
+        if bands and abs(mid - middles[-1]) <= 0.5 * (w.bbox.bottom - w.bbox.top):
+            bands[-1].append((w, n))
+        else:
+            bands.append([(w, n)])
+            middles.append(mid)
+    return [sorted(b, key=lambda p: p[0].bbox.x0) for b in bands]
+
+
+def _segments(band: list[tuple[Word, int]], h: float) -> list[list[tuple[Word, int]]]:
+    """A visual row cut where words are a cell gap apart; a list marker set apart by a tab stop
+    (a bullet, "IV.", "3)") stays with the text it marks: a list is not a column of cells."""
+    parts = [[band[0]]]
+    for prev, cur in zip(band, band[1:]):
+        if cur[0].bbox.x0 - prev[0].bbox.x1 > CELL_GAP * h and not (
+                len(parts[-1]) == 1 and _LIST_MARKER.match(parts[-1][0][0].text)):
+            parts.append([])
+        parts[-1].append(cur)
+    return parts
+
+
+def _top(band) -> float:
+    return min(w.bbox.top for seg in band for w, _ in seg)
+
+
+def _bottom(band) -> float:
+    return max(w.bbox.bottom for seg in band for w, _ in seg)
+
+
+def _fits(band, run, h: float) -> bool:
+    """A one-segment visual row inside a run (a cell's wrapped line) starts where a segment of the
+    run started; at the run's left edge it must end before the next column starts (prose under a
+    table runs across it)."""
+    x0, x1 = band[0][0][0].bbox.x0, band[0][-1][0].bbox.x1
+    starts = sorted({seg[0][0].bbox.x0 for b in run for seg in b})
+    if not any(abs(x0 - s) <= ALIGN * h for s in starts):
+        return False
+    later = [s for s in starts if s > starts[0] + ALIGN * h]
+    return x0 > starts[0] + ALIGN * h or not later or x1 < later[0]
+
+
+def _run_table(run, h: float, slope: float) -> Table | None:
+    columns = _columns([seg[0][0].bbox.x0 for b in run for seg in b], h)
+    if len(columns) < MIN_COLUMNS or sum(1 for b in run if len(b) >= MIN_COLUMNS) < MIN_ROWS:
+        return None
+    segments = [seg for b in run for seg in b]
+    if sum(1 for seg in segments if _column_of(seg[0][0].bbox.x0, columns, h) is None) > OFF_COLUMN * len(segments):
+        return None  # segments starting anywhere: prose with wide gaps, not cells
+
+    def column(seg) -> int:  # an aligned segment's column, else the column it starts in
+        k = _column_of(seg[0][0].bbox.x0, columns, h)
+        return k if k is not None else max(0, bisect_right(columns, seg[0][0].bbox.x0) - 1)
+
+    rows = _rows(run, h, slope)
+    right = [max([w.bbox.x1 for seg in segments if column(seg) == k for w, _ in seg] or [columns[k]])
+             for k in range(len(columns))]
+    cells = []
+    for r, row in enumerate(rows):
+        top, bottom = _top(row[0]), _bottom(row[-1])
+        for k in range(len(columns)):
+            words = [p for b in row for seg in b if column(seg) == k for p in seg]
+            if words:
+                cells.append(Cell(row=r, column=k, bbox=BBox(x0=columns[k], top=top, x1=right[k], bottom=bottom)))
+                _fill(cells[-1:], words)
+    full = sum(1 for r in range(len(rows)) if sum(1 for c in cells if c.row == r and c.text) >= 2)
+    if full < max(MIN_ROWS, len(rows) / 2):
+        return None  # a chart's labels: most of its rows hold one label (an axis tick)
+    return _table(cells, "aligned-words", len(columns))
+
+
+def _columns(starts: list[float], h: float) -> list[float]:
+    """Column positions: clusters of segment starts (within ALIGN line heights) found in at least
+    two visual rows; each at its leftmost start."""
+    clusters: list[list[float]] = []
+    for s in sorted(starts):
+        if clusters and s - clusters[-1][0] <= ALIGN * h:
+            clusters[-1].append(s)
+        else:
+            clusters.append([s])
+    return [c[0] for c in clusters if len(c) >= 2]
+
+
+def _column_of(x0: float, columns: list[float], h: float) -> int | None:
+    for k, c in enumerate(columns):
+        if abs(x0 - c) <= ALIGN * h:
+            return k
+    return None
+
+
+def _rows(run, h: float, slope: float) -> list[list]:
+    """The run's visual rows grouped into table rows: a row opens where the step down from the
+    previous visual row (along the tilt) is clearly larger than the leading within a cell (the
+    table's lower quartile of steps); with even spacing throughout, every visual row is a row."""
+    middles = [statistics.median((w.bbox.top + w.bbox.bottom) / 2 - slope * w.bbox.x0 for seg in b for w, _ in seg)
+               for b in run]
+    steps = [b - a for a, b in zip(middles, middles[1:])]
+    if not steps:
+        return [run]
+    base = sorted(steps)[(len(steps) - 1) // 4]
+    rows = [[run[0]]]
+    for band, step in zip(run[1:], steps):
+        if step > base + ROW_LEAD * h:
+            rows.append([])
+        rows[-1].append(band)
+    return rows
+
+
+# ---------------------------------------------------------------------------------- cells
+def _fill(cells: list[Cell], words: list[tuple[Word, int]]) -> None:
+    """Each word (by its middle) into the cell holding it; a cell's text is its words in line
+    order (the page's reading order), one line of text per page line."""
+    held: dict[int, list[tuple[Word, int]]] = {}
+    for w, n in words:
+        x, y = (w.bbox.x0 + w.bbox.x1) / 2, (w.bbox.top + w.bbox.bottom) / 2
+        for k, c in enumerate(cells):
+            if c.bbox.x0 <= x <= c.bbox.x1 and c.bbox.top <= y <= c.bbox.bottom:
+                held.setdefault(k, []).append((w, n))
+                break
+    for k, inside in held.items():
+        by_line: dict[int, list[Word]] = {}
+        for w, n in inside:
+            by_line.setdefault(n, []).append(w)
+        cell = cells[k]
+        cell.lines = sorted(by_line)
+        cell.text = "\n".join(" ".join(w.text for w in sorted(by_line[n], key=lambda w: w.bbox.x0))
+                              for n in cell.lines)
+        if len(cell.text) == 1 and cell.text in MARKS:
+            cell.mark = cell.text
+
+
+def _table(cells: list[Cell], method: str, columns: int) -> Table:
+    rows: dict[int, list[Cell]] = {}
+    for c in cells:
+        rows.setdefault(c.row, []).append(c)
+    return Table(
+        bbox=BBox.union([c.bbox for c in cells]), method=method, columns=columns,
+        rows=[TableRow(bbox=BBox.union([c.bbox for c in rows[r]]), cells=sorted(rows[r], key=lambda c: c.column))
+              for r in sorted(rows)],
+    )
+
+
+def _inside(box: BBox, outer: BBox) -> bool:
+    x, y = (box.x0 + box.x1) / 2, (box.top + box.bottom) / 2
+    return outer.x0 <= x <= outer.x1 and outer.top <= y <= outer.bottom
