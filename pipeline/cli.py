@@ -87,6 +87,7 @@ def run(
     gold: Path = typer.Option(
         Path("gold"), "--gold", help="gold set (one folder per report): reviews beside it, and scores after the run"
     ),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="make no searchable.pdf of the PDF inputs"),
 ) -> None:
     """Run the pipeline flow over every .pdf/.txt report in PATHS."""
     _prefect_defaults()
@@ -103,7 +104,7 @@ def run(
         try:
             summaries = run_corpus(
                 paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
-                force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None,
+                force=force, dask_address=dask_address, gold_root=gold if gold.is_dir() else None, pdf=not no_pdf,
             )
         except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
             _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
