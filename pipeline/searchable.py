@@ -164,7 +164,7 @@ def write_searchable_pdf(source: Path, doc: Document, repaired: RepairResult, ta
             options.extra_attrs[_LAYER] = layers
             ocrmypdf.ocr(options, plugins=[__name__])
             pdfa = options.extra_attrs.get("_actual_output_type") == "pdfa"
-    except (ocrmypdf.ExitCodeException, pikepdf.PdfError, OSError) as exc:
+    except (ocrmypdf.ExitCodeException, pikepdf.PdfError) as exc:  # a permission error stays one (OutputNotWritable)
         raise SearchablePdfFailed(str(source), f"searchable.pdf could not be made: {exc}") from exc
     return SearchablePdf(target, pdfa, sorted(layers))
 
@@ -201,7 +201,9 @@ class RepairedTextEngine(OcrEngine):
     def generate_ocr(input_file: Path, options, page_number: int = 0) -> tuple[OcrElement, str]:
         with Image.open(input_file) as image:
             width, height = image.size
-        layer: PageLayer = options.extra_attrs[_LAYER][page_number + 1]
+        # a page OCRmyPDF asks about that has no words here (`--mode skip` asks about every image
+        # page without text) gets an empty layer
+        layer = options.extra_attrs[_LAYER].get(page_number + 1) or PageLayer(width, height, [])
         scale = width / layer.width  # image pixels per point; OCRmyPDF rasterizes at one dpi both ways
 
         def box(b: BBox) -> BoundingBox:

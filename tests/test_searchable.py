@@ -183,6 +183,15 @@ def test_text_layer_pages_are_copied_as_they_are(tmp_path):
     assert pages_as_printed(made.path) == pages_as_printed(source)
 
 
+def test_a_scan_page_that_gave_no_words_gets_no_words(tmp_path):
+    source = tmp_path / "scan.pdf"
+    doc = scan_and_reading(source)
+    doc.pages[0].lines = []  # Tesseract read nothing (or failed: the page is kept empty)
+    made = write_searchable_pdf(source, doc, process.repair_document(doc), tmp_path / "searchable.pdf")
+    assert made.text_pages == [] and page_texts(made.path) == [""]
+    assert pages_as_printed(made.path) == pages_as_printed(source)
+
+
 def test_a_pdf_that_cannot_be_given_a_layer_is_a_typed_failure_and_a_partial_report(tmp_path):
     source = tmp_path / "scan.pdf"
     doc = scan_and_reading(source)
