@@ -10,7 +10,9 @@ old invisible OCR layer on a re-OCR'd page is stripped first: `--mode redo`), de
 validated by pikepdf's own validator (`--pdfa-backend internal`, no Ghostscript: nothing is
 re-encoded) or writes a plain PDF when the input cannot be PDF/A (`--output-type auto`), and sets the
 metadata (title, `/Lang` from the language, the creator tool). Pages read from their own text layer
-are not passed to OCRmyPDF (`--pages`) and are copied as they are.
+are not passed to OCRmyPDF (`--pages`) and are copied as they are; so is an OCR'd page that shows
+text of its own (a screenshot page under a visible running footer): a hidden layer there would repeat
+the visible words, and `--mode redo` would drop a tagged PDF's structure tree.
 
 Repair changes a line's text, not its boxes: `place_words` aligns a repaired line with the words as
 read, character by character, and gives each repaired word the box of the characters it came from:
@@ -19,7 +21,9 @@ rejoined across a line-end hyphen the box of its first part.
 """
 from __future__ import annotations
 
+import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from importlib.metadata import version
@@ -27,6 +31,8 @@ from pathlib import Path
 
 import ocrmypdf
 import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from ocrmypdf import BoundingBox, OcrClass, OcrElement, OcrEngine, OrientationConfidence, hookimpl
 from PIL import Image
 
@@ -148,25 +154,60 @@ def write_searchable_pdf(source: Path, doc: Document, repaired: RepairResult, ta
     """`target` (written atomically): `source` with the repaired text layer (see the module's doc).
     `lang` is the Tesseract language the pages were read in (`spa`, `spa+eng`): its first language
     is the PDF's `/Lang`. Raises SearchablePdfFailed when OCRmyPDF cannot make the file."""
-    layers = text_layer(doc, repaired)
     try:
+        # a page that shows text of its own (OCR'd for its pictures, or for having few words) keeps it
+        # alone: a layer would repeat its visible words, and make OCRmyPDF drop the document's tags
+        read = text_layer(doc, repaired)
+        shown = _text_shown(source, read)
+        layers = {n: layer for n, layer in read.items() if not shown[n]}
         with pikepdf.open(source) as pdf:
             title = None if str(pdf.docinfo.get("/Title", "")).strip() else doc.name
-        with atomic_path(target) as tmp:
+        with atomic_path(target) as tmp, _notices_quiet():
             options = ocrmypdf.OcrOptions(
                 input_file=source, output_file=tmp, languages=lang.split("+"), ocr_engine=ENGINE,
-                # redo: strips the invisible OCR layer of a re-OCR'd page before grafting ours on it;
-                # skip: with no page to give a layer, every page is copied
-                mode="redo" if layers else "skip", pages=",".join(map(str, sorted(layers))) or None,
+                # redo strips the invisible OCR layer of a re-OCR'd page before grafting ours on it
+                # (and, as OCRmyPDF must, the document's structure tree); skip, when no page to be
+                # given a layer has text, keeps a tagged born-digital PDF's structure
+                mode="redo" if any(shown[n] is False for n in layers) else "skip",
+                pages=",".join(map(str, sorted(layers))) or None,
                 output_type="auto", pdfa_backend="internal", optimize=0, rasterizer="pypdfium",
                 title=title, progress_bar=False, use_threads=True,
             )
             options.extra_attrs[_LAYER] = layers
             ocrmypdf.ocr(options, plugins=[__name__])
             pdfa = options.extra_attrs.get("_actual_output_type") == "pdfa"
-    except (ocrmypdf.ExitCodeException, pikepdf.PdfError) as exc:  # a permission error stays one (OutputNotWritable)
+    # a permission error is not caught: it stays one (OutputNotWritable)
+    except (ocrmypdf.ExitCodeException, pikepdf.PdfError, pdfium.PdfiumError) as exc:
         raise SearchablePdfFailed(str(source), f"searchable.pdf could not be made: {exc}") from exc
     return SearchablePdf(target, pdfa, sorted(layers))
+
+
+def _text_shown(source: Path, pages) -> dict[int, bool | None]:
+    """For each of `pages` (1-based): None if it has no text, False if all its text is invisible (an
+    OCR layer), True if some is shown."""
+    pdf = pdfium.PdfDocument(str(source))
+    try:
+        shown = {}
+        for n in pages:
+            modes = {pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                     for obj in pdf[n - 1].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])}
+            shown[n] = bool(modes - {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE}) if modes else None
+        return shown
+    finally:
+        pdf.close()
+
+
+@contextmanager
+def _notices_quiet():
+    """OCRmyPDF's warnings speak to its own command line's user (`--redo-ocr`, the dpi it renders
+    at); while it makes searchable.pdf only its errors are logged."""
+    log = logging.getLogger("ocrmypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 class RepairedTextEngine(OcrEngine):

@@ -172,9 +172,14 @@ def test_a_scan_gets_the_repaired_words_at_their_boxes_as_pdfa(tmp_path):
     assert [p.name for p in made.path.parent.iterdir()] == ["searchable.pdf"]  # no temp file left
 
 
-def test_text_layer_pages_are_copied_as_they_are(tmp_path):
+@pytest.mark.parametrize("ocrd", [False, True], ids=["read-from-its-layer", "ocrd-but-showing-text"])
+def test_text_layer_pages_are_copied_as_they_are(ocrd, tmp_path):
+    """A page read from its text layer, and one OCR'd although it shows text (for its pictures, or
+    too few words): no second layer of its words, no change to it."""
     source = SAMPLES / "sample-text-layer.pdf"
     doc = analyse(ingest.load(source))
+    if ocrd:
+        doc.pages[0].source = SourceKind.OCR
     made = write_searchable_pdf(source, doc, process.repair_document(doc), tmp_path / "searchable.pdf")
     assert made.text_pages == []
     assert page_texts(made.path) == page_texts(source)  # no second layer
