@@ -21,6 +21,7 @@ from pipeline.errors import as_pipeline_error
 from pipeline.export import atomic_write_json
 from pipeline.ingest import assemble_pdf, check_dependencies, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
+from pipeline.models import SourceKind
 from pipeline.process import outcome
 from pipeline.score import find_gold, gold_by_source
 
@@ -35,13 +36,14 @@ def process_report(
     min_quality: float = DEFAULT_MIN_QUALITY,
     force: bool = False,
     gold_root: Path | None = None,
+    pdf: bool = True,
     key: str | None = None,
 ) -> dict:
-    """Ingest → layout → repair → extract → outputs (and the review page, beside the gold when
-    `gold_root` has this report) for one report, into the folder `out/name` (default: the name
-    `pipeline.outdir.report_names` gives the file alone), replaced whole at the end. Returns a
-    summary; a bad report gives a summary with its error instead of raising, so one bad report
-    never stops a batch."""
+    """Ingest → layout → repair → extract → outputs (the review page, beside the gold when
+    `gold_root` has this report; searchable.pdf of a PDF input unless `pdf` is False) for one
+    report, into the folder `out/name` (default: the name `pipeline.outdir.report_names` gives the
+    file alone), replaced whole at the end. Returns a summary; a bad report gives a summary with its
+    error instead of raising, so one bad report never stops a batch."""
     started = time.perf_counter()
     name = name or outdir.report_names([path])[path]
     summary = {"report": name, "file": str(path), "ok": False, "outcome": "failure"}
@@ -70,6 +72,8 @@ def process_report(
             tasks.write_outputs(opaque(doc), folder)
             repaired = tasks.repair.with_options(**opts)(opaque(doc), repair_version())
             tasks.write_repair(opaque(doc), opaque(repaired), folder)
+            pdf_errors = (tasks.write_searchable(path, opaque(doc), opaque(repaired), folder, lang)
+                          if pdf and doc.source is not SourceKind.TEXT_FILE else [])
             report = tasks.extract.with_options(**opts)(opaque(doc), opaque(repaired), extract_version())
             # named as its folder (the extraction names it after the file's stem, which may clash)
             report = report.model_copy(update={"report": name})
@@ -77,7 +81,7 @@ def process_report(
             tasks.write_review(folder, name, opaque(report), opaque(repaired.corrections), gold_root)
             summary.update(
                 ok=True,
-                **outcome(doc, report),
+                **outcome(doc, report, pdf_errors),
                 source=doc.source.value,
                 pages=len(doc.pages),
                 ocr_pages=sum(p.source.value == "ocr" for p in doc.pages),
@@ -107,19 +111,20 @@ def process_corpus(
     force: bool = False,
     dask_address: str | None = None,
     gold_root: Path | None = None,
+    pdf: bool = True,
 ) -> list[dict]:
     """Every report file in `paths`, each its own subflow; pages are read by `workers` parallel
     tasks (one Tesseract thread each), or on an existing Dask cluster at `dask_address`.
-    `force` recomputes everything instead of reusing cached results. Writes errors.json (the
-    failed reports), summary.json and the corpus catalog (catalog.csv, catalog.sqlite); when
-    `gold_root` holds gold for some of the reports, runs the `evaluate` flow (score.json, score.md,
-    Prefect artifacts)."""
+    `force` recomputes everything instead of reusing cached results; `pdf` False makes no
+    searchable.pdf. Writes errors.json (the failed reports), summary.json and the corpus catalog
+    (catalog.csv, catalog.sqlite); when `gold_root` holds gold for some of the reports, runs the
+    `evaluate` flow (score.json, score.md, Prefect artifacts)."""
     with outdir.run_lock(out):  # one run per output folder: its temp files are this run's to remove
         outdir.remove_temp_files(out)
         inputs = outdir.discover(paths)
         check_dependencies(inputs, lang)  # a missing Tesseract is named once, not as every page's failure
         # decided before any report starts: the unchanged ones keep their folders (flows.reuse)
-        plan = reuse.plan_run(inputs, out, reuse.run_settings(dpi, lang, min_quality), gold_root, force)
+        plan = reuse.plan_run(inputs, out, reuse.run_settings(dpi, lang, min_quality, pdf), gold_root, force)
         names = plan.names
         if dask_address:
             from prefect_dask import DaskTaskRunner
@@ -133,7 +138,7 @@ def process_corpus(
         # subflows go without.
         with _no_heartbeats():
             summaries = [plan.reused.get(p) or per_report(p, out, names[p], dpi, lang, min_quality, force, gold_root,
-                                                          plan.keys[p])
+                                                          pdf, plan.keys[p])
                          for p in inputs]
         errors = [s["error"] for s in summaries if not s["ok"]]
         atomic_write_json(out / "errors.json", errors)

@@ -71,9 +71,9 @@ def _file_hash(path: Optional[Path]) -> Optional[str]:
 
 
 def run_settings(dpi: int = DEFAULT_DPI, lang: str = DEFAULT_LANG,
-                 min_quality: float = DEFAULT_MIN_QUALITY) -> dict:
+                 min_quality: float = DEFAULT_MIN_QUALITY, pdf: bool = True) -> dict:
     """The options of a run that change its outputs: part of every report's run key."""
-    return {"dpi": dpi, "lang": lang, "min_quality": min_quality}
+    return {"dpi": dpi, "lang": lang, "min_quality": min_quality, "pdf": pdf}
 
 
 def report_key(sha256: str, settings: dict, gold_file: Optional[Path]) -> str:

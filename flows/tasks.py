@@ -11,7 +11,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.caching import BY_CONTENT
-from pipeline import export, ingest, layout, process
+from pipeline import export, ingest, layout, process, searchable
+from pipeline.errors import as_pipeline_error
 from pipeline.ingest import pdf
 from pipeline.models import CommitmentReport, Document, Page
 from pipeline.repair import RepairResult
@@ -69,6 +70,20 @@ def extract(doc: Document, repaired: RepairResult, code: str) -> CommitmentRepor
 @task(name="write-repair", cache_policy=NO_CACHE)
 def write_repair(doc: Document, repaired: RepairResult, report_dir: Path) -> None:
     export.write_repair(process.clean_text(doc, repaired), repaired.corrections, report_dir)
+
+
+@task(name="write-searchable-pdf", cache_policy=NO_CACHE)
+def write_searchable(path: Path, doc: Document, repaired: RepairResult, report_dir: Path, lang: str) -> list[dict]:
+    """searchable.pdf; a failure to make it is returned as the report's error (the report is then
+    partial, its other outputs complete), never raised."""
+    try:
+        made = searchable.write_searchable_pdf(path, doc, repaired, report_dir / "searchable.pdf", lang)
+    except Exception as exc:  # noqa: BLE001 - typed (SearchablePdfFailed), or a bug: recorded, not fatal
+        return [as_pipeline_error(exc, path).to_dict()]
+    get_run_logger().info("searchable.pdf of %s: %s, a text layer on %d of %d pages", path.name,
+                          "PDF/A-2b" if made.pdfa else "PDF (the input cannot be PDF/A as it is)",
+                          len(made.text_pages), len(doc.pages))
+    return []
 
 
 @task(name="write-commitments", cache_policy=NO_CACHE)

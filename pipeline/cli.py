@@ -87,6 +87,7 @@ def run(
     gold: Path = typer.Option(
         Path("gold"), "--gold", help="gold set (one folder per report): reviews beside it, and scores after the run"
     ),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="make no searchable.pdf of the PDF inputs"),
 ) -> None:
     """Run the pipeline flow over every .pdf/.txt report in PATHS."""
     _prefect_defaults()
@@ -97,13 +98,14 @@ def run(
     paths = paths or [Path("corpus")]
     gold_root = gold if gold.is_dir() else None
     try:  # nothing changed since the last run on --out: its results stand, no flow starts
-        summaries = None if force else reuse.unchanged_run(paths, out, reuse.run_settings(dpi, lang, min_quality),
-                                                           gold_root)
+        settings = reuse.run_settings(dpi, lang, min_quality, pdf=not no_pdf)
+        summaries = None if force else reuse.unchanged_run(paths, out, settings, gold_root)
     except Exception as exc:  # noqa: BLE001 - the folder is another run's (lock), or unreadable
         _fail(exc)
     if summaries is None:
         summaries = _run_flow(paths, out, dpi=dpi, lang=lang, min_quality=min_quality, workers=workers,
-                              force=force, dask_address=dask_address, gold_root=gold_root)
+                              force=force, dask_address=dask_address, gold_root=gold_root,
+                              pdf=not no_pdf)
     table = Table(title=f"ogp run → {out}")
     for col in ("report", "source", "pages", "ocr pages", "footnotes", "corrections", "commitments", "seconds", "result"):
         table.add_column(col)

@@ -7,8 +7,9 @@ import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pipeline.models import CommitmentReport, Correction, Document
 
@@ -23,14 +24,17 @@ _MODE = 0o666 & ~_umask()
 DIR_MODE = 0o777 & ~_umask()  # an ordinary folder's mode (mkdtemp makes 0700 ones)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temp file's path beside `path`, for a writer that writes a file by its name (a library that
+    writes the file itself): fsync'd and renamed over `path` when the block ends, removed if it raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        os.fchmod(fd, _MODE)  # mkstemp makes 0600 files; outputs are ordinary files
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield Path(tmp)
+        os.chmod(tmp, _MODE)  # mkstemp makes 0600 files; outputs are ordinary files
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -39,6 +43,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -46,12 +46,15 @@ def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
     return report
 
 
-def outcome(doc: Document, report: CommitmentReport) -> dict:
+def outcome(doc: Document, report: CommitmentReport, output_errors: list[dict] = ()) -> dict:
     """A processed report's outcome: `success`, or `partial` with each problem that makes its
     results incomplete listed as a warning (a page whose reading failed and was kept empty, a
-    page that gave no text, no commitment found, a count the report states that was not found)."""
+    page that gave no text, no commitment found, a count the report states that was not found, an
+    output that could not be written: `output_errors`, each a `PipelineError.to_dict()`)."""
     warnings = [{"page": p.number, "reason": f"{e.error}: {e.problem}", "hint": e.hint}
                 for p in doc.pages for e in p.errors]
+    warnings += [{"page": e["page"], "reason": f"{e['error']}: {e['problem']}", "hint": e["hint"]}
+                 for e in output_errors]
     warnings += [{"page": p.number, "reason": "no text was read from this page"}
                  for p in doc.pages if not any(ln.text.strip() for ln in p.lines) and not p.errors]
     if not report.commitments:

@@ -1,5 +1,7 @@
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +11,7 @@ os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="ogp
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 SEED = "corpus/000_5431f427d6bef971.txt"
+GOLD_PAGES = Path("gold/000_5431f427d6bef971/text")
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +36,31 @@ def sample_pdfs(tmp_path_factory):
     }
     broken = make_broken_files(tmp_path_factory.mktemp("broken"))
     return folder, truth, broken
+
+
+def _read_page(args):
+    from pipeline import ingest
+
+    path, plan = args
+    return ingest.read_page(path, plan, dpi=200)
+
+
+@pytest.fixture(scope="session")
+def gold_page_pdfs(tmp_path_factory) -> dict:
+    """The seed's hand-corrected gold pages set as PDF pages (one per gold page: scanned, text
+    layer, poor OCR layer), each read by the pipeline with its pages OCR'd two at a time: variant
+    → (the PDF, its Document after layout). Made once for the tests that read them (slow: ~1.5 min)."""
+    from pipeline import ingest
+    from pipeline.ingest import pdf
+    from pipeline.layout import analyse
+    from tests.fixtures.generate import make_report_pdfs, read_text_pages
+
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    paths = make_report_pdfs(tmp_path_factory.mktemp("report-pdfs"), read_text_pages(GOLD_PAGES), dpi=200)
+    out = {}
+    with ProcessPoolExecutor(2) as pool:
+        for name, path in paths.items():
+            plans = pdf.plan_pages(path)
+            pages = list(pool.map(_read_page, [(path, p) for p in plans]))
+            out[name] = (path, analyse(ingest.assemble_pdf(path, pdf.sha256_file(path), pages)))
+    return out

@@ -88,7 +88,28 @@ def _comparable(path: Path, out: Path):
             return list(db.iterdump())
     if path.name == "summary.json":
         return [{k: v for k, v in s.items() if k not in TIMING_FIELDS} for s in json.loads(path.read_bytes())]
+    if path.suffix == ".pdf":  # searchable.pdf records when it was written (ModDate, XMP dates, /ID)
+        return _pdf_content(path)
     return path.read_bytes()
+
+
+def _pdf_content(path: Path):
+    """What a PDF shows and holds, without the dates and ids of its writing: each page's size,
+    images and text, and the PDF/A part it declares."""
+    import hashlib
+
+    import pikepdf
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(str(path))
+    try:
+        with pikepdf.open(path) as pdf, pdf.open_metadata() as meta:
+            return meta.pdfa_status, [
+                (list(map(float, page.mediabox)), text[n].get_textpage().get_text_range(),
+                 sorted(hashlib.sha256(img.read_raw_bytes()).hexdigest() for img in page.get_images().values()))
+                for n, page in enumerate(pdf.pages)]
+    finally:
+        text.close()
 
 
 def _assert_same_outputs(out: Path, reference: Path) -> None:
@@ -115,6 +136,8 @@ def _assert_nothing_half_written(out: Path) -> None:
                 assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",), name
         elif f.suffix in (".txt", ".csv"):
             assert f.read_bytes().endswith(b"\n"), f"{name} is cut short"
+        elif f.suffix == ".pdf":
+            assert f.read_bytes().rstrip().endswith(b"%%EOF"), f"{name} is cut short"
 
 
 def _tesseract_running(proc: subprocess.Popen) -> bool:

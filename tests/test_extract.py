@@ -268,25 +268,10 @@ def test_pipeline_is_built_once_from_its_config():
 
 
 # ------------------------------------------------------------------------------- PDF versions
-def _read_page(args):
-    path, plan = args
-    return ingest.read_page(path, plan, dpi=200)
-
-
 @pytest.fixture(scope="session")
-def pdf_reports(tmp_path_factory) -> dict[str, CommitmentReport]:
-    """The gold's hand-corrected pages set as PDF pages (one per gold page), each variant read by
-    the pipeline with its pages OCR'd two at a time."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    paths = make_report_pdfs(tmp_path_factory.mktemp("report-pdfs"), read_text_pages(GOLD_DIR / "text"), dpi=200)
-    out = {}
-    with ProcessPoolExecutor(2) as pool:
-        for name, path in paths.items():
-            plans = pdf.plan_pages(path)
-            pages = list(pool.map(_read_page, [(path, p) for p in plans]))
-            doc = analyse(ingest.assemble_pdf(path, pdf.sha256_file(path), pages))
-            out[name] = extract_document(doc)
-    return out
+def pdf_reports(gold_page_pdfs) -> dict[str, CommitmentReport]:
+    """The commitments of each PDF version of the gold pages (conftest.gold_page_pdfs)."""
+    return {name: extract_document(doc) for name, (_, doc) in gold_page_pdfs.items()}
 
 
 @pytest.mark.slow

@@ -184,6 +184,7 @@ def test_mixed_batch_of_good_and_broken_reports(prefect_harness, sample_pdfs, tm
         for f in ("document.json", "text.txt", "footnotes.json"):
             assert (out / name / f).stat().st_size > 0
     assert summaries["poor-layer"]["ocr_pages"] == 2 and summaries["text-layer"]["ocr_pages"] == 0
+    assert {name for name in good if (out / name / "searchable.pdf").exists()} == good - {"seed"}
     errors = {Path(e["file"]).stem: e["error"] for e in json.loads((out / "errors.json").read_text())}
     assert errors == {"truncated": "UnreadablePdf", "encrypted": "EncryptedPdf", "zero-pages": "EmptyPdf"}
 
