@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pipeline.export import atomic_write_json, atomic_write_text, write_document
+from pipeline.export import atomic_write_text, write_document
 from pipeline.models import (Actor, BBox, Commitment, CommitmentReport, Document, Evidence, Line, Page,
                              SourceKind)
 from pipeline.review_app import create_app
@@ -256,7 +257,7 @@ def test_a_pdf_value_is_shown_on_its_page_image_with_a_box(tmp_path):
     assert style == "left: 16.667%; top: 23.750%; width: 50.000%; height: 1.750%"
     png = client.get("/r/plan/page/1.png")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
-    image = Image.open(__import__("io").BytesIO(png.content))
+    image = Image.open(io.BytesIO(png.content))
     assert abs(image.width / image.height - 600 / 800) < 0.01
     dark = [x for x in range(image.width) if image.getpixel((x, int(image.height * 0.245)))[0] < 128]
     assert dark and image.width * 0.16 <= dark[0] <= image.width * 0.19  # the text starts where the box does
@@ -264,3 +265,94 @@ def test_a_pdf_value_is_shown_on_its_page_image_with_a_box(tmp_path):
     pdf_path.write_bytes(pdf_path.read_bytes() + b"\n%changed")  # not the file the report was made from
     assert client.get("/r/plan/page/1.png").status_code == 404
     assert 'class="box"' not in client.get("/r/plan/v/c0.actor.0").text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"ogp review exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"ogp review did not answer at {url}")
+
+
+@pytest.mark.slow
+def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_ogp_score(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from pipeline.process import extract_document, read_report, repair_document
+
+    out, gold = tmp_path / "out", tmp_path / "gold"
+    shutil.copytree(SEED_GOLD, gold / SEED_GOLD.name)
+    doc = read_report(SEED)
+    pred = extract_document(doc, repair_document(doc))
+    (out / "seed").mkdir(parents=True)
+    write_document(doc, out / "seed")
+    atomic_write_text(out / "seed" / "commitments.json", pred.model_dump_json(indent=1))
+    c3 = next(j for j, c in enumerate(pred.commitments) if c.number == "3")
+    old_status = pred.commitments[c3].status
+    port = _free_port()
+    ogp = Path(sys.executable).with_name("ogp")
+    server = subprocess.Popen([str(ogp), "review", str(out), "--gold", str(gold), "--port", str(port),
+                               "--reviewer", "selenium"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"):
+        options.add_argument(arg)
+    driver = None
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/", server)
+        driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        driver.get(f"http://127.0.0.1:{port}/")
+        driver.find_element(By.LINK_TEXT, "seed").click()
+        assert driver.title == "Review: seed"
+        driver.find_element(By.CSS_SELECTOR, f"a[href$='/v/c{c3}.status#source']").click()
+        marked = driver.find_element(By.CSS_SELECTOR, ".text-page .mark")
+        assert marked.is_displayed() and marked.text.split(None, 1)[1] in pred.commitments[c3].evidence["status"].text
+        status = Select(driver.find_element(By.CSS_SELECTOR, "#correct-form select[name=new]"))
+        new_status = next(o.get_attribute("value") for o in status.options if o.get_attribute("value") != old_status)
+        status.select_by_value(new_status)
+        driver.find_element(By.ID, "correct").click()
+        driver.get(f"http://127.0.0.1:{port}/r/seed")
+        form = driver.find_element(By.CSS_SELECTOR, "form[action$='/add-actor']")
+        Select(form.find_element(By.NAME, "commitment")).select_by_value(str(c3))
+        form.find_element(By.NAME, "name").send_keys("Colectivo de Revisión Ciudadana")
+        Select(form.find_element(By.NAME, "sector")).select_by_value("sociedad_civil")
+        Select(form.find_element(By.NAME, "role")).select_by_value("apoyo")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        driver.refresh()
+        decisions = driver.find_element(By.XPATH, "//div[h3='Latest decisions']").text
+        assert f"selenium: correct c{c3}.status" in decisions and f"selenium: add c{c3}.actor.new" in decisions
+        assert not driver.find_elements(By.CSS_SELECTOR, f"a[href$='/v/c{c3}.status#source']")
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(10)
+    written = json.loads((gold / SEED_GOLD.name / "commitments.json").read_text(encoding="utf-8"))
+    g3 = next(c for c in written["commitments"] if c["number"] == "3")
+    assert g3["status"] == new_status
+    assert {"name": "Colectivo de Revisión Ciudadana", "acronym": None, "sector": "sociedad_civil", "role": "apoyo",
+            "evidence": None} in g3["actors"]
+    scored = subprocess.run([str(ogp), "score", "--gold", str(gold), "--pred", str(out), "--out", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads((tmp_path / "score.json").read_text(encoding="utf-8"))["reports"][0]
+    assert {"number": "3", "gold": new_status, "pred": old_status} in report["status"]["wrong"]
+    missed = [a["name"] for e in report["actors"]["per_commitment"] if e["number"] == "3" for a in e["missed"]]
+    assert "Colectivo de Revisión Ciudadana" in missed
+    assert "Colectivo de Revisión Ciudadana" in (tmp_path / "score.md").read_text(encoding="utf-8")

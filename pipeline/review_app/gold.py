@@ -73,7 +73,6 @@ def locate(gold_root: Path, name: str, sha256: Optional[str]) -> GoldFile:
         if other and sha256 and other != sha256:
             raise DecisionError(f"{found} describes another input file (source_sha256 {other[:12]}…)")
         return GoldFile(found.parent, True)
-    gold_root.mkdir(parents=True, exist_ok=True)
     return GoldFile(report_folder(gold_root, name), False)
 
 

@@ -59,9 +59,9 @@ class Source:
 
 
 @lru_cache(maxsize=8)
-def _pages(path: str, mtime_ns: int) -> tuple[dict[int, PageView], str]:
-    """document.json's pages (only what a review shows) and its source kind; keyed by mtime, so
-    a new run's document is read again."""
+def _pages(path: str, mtime_ns: int) -> dict[int, PageView]:
+    """document.json's pages (only what a review shows); keyed by mtime, so a new run's document
+    is read again."""
     del mtime_ns
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     pages = {}
@@ -69,21 +69,20 @@ def _pages(path: str, mtime_ns: int) -> tuple[dict[int, PageView], str]:
         lines = [PageLine(ln["line"], ln.get("text", ""), BBox(**ln["bbox"]) if ln.get("bbox") else None)
                  for ln in p.get("lines", [])]
         pages[p["number"]] = PageView(p["number"], p.get("width"), p.get("height"), sorted(lines, key=lambda x: x.line))
-    return pages, doc.get("source", "")
+    return pages
 
 
-def document_pages(report_dir: Path) -> tuple[dict[int, PageView], str]:
+def document_pages(report_dir: Path) -> dict[int, PageView]:
     path = report_dir / "document.json"
     if not path.is_file():
-        return {}, ""
+        return {}
     return _pages(str(path), path.stat().st_mtime_ns)
 
 
 def locate(report_dir: Path, evidence: Optional[Evidence]) -> Optional[Source]:
     if evidence is None:
         return None
-    pages, _ = document_pages(report_dir)
-    view = pages.get(evidence.page)
+    view = document_pages(report_dir).get(evidence.page)
     if view is None or evidence.line is None:
         return Source(evidence.page, [], None, view)
     wanted = max(1, len(evidence.text.split(" / ")))
