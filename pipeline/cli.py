@@ -267,7 +267,7 @@ def review(
 
     from pipeline.review_app import create_app
 
-    if not (out / ".").is_dir():
+    if not out.is_dir():
         err.print(f"[red]error[/red] {out}: no such folder — give the output folder of `ogp run`")
         raise typer.Exit(ExitCode.BAD_ARGS)
     if gold.exists() and not gold.is_dir():

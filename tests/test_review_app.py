@@ -356,3 +356,14 @@ def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_og
     missed = [a["name"] for e in report["actors"]["per_commitment"] if e["number"] == "3" for a in e["missed"]]
     assert "Colectivo de Revisión Ciudadana" in missed
     assert "Colectivo de Revisión Ciudadana" in (tmp_path / "score.md").read_text(encoding="utf-8")
+
+
+def test_a_gold_of_the_same_name_for_another_file_is_never_written(site):
+    client, out, gold, report = site
+    other = CommitmentReport(report="informe", source_sha256="0" * 64, commitments=[Commitment(number="1", title="X")])
+    (gold / "informe").mkdir(parents=True)
+    text = other.model_dump_json()
+    (gold / "informe" / "commitments.json").write_text(text, encoding="utf-8")
+    assert "describes another input file" in client.get("/").text
+    assert client.get("/r/informe").status_code == 409
+    assert (gold / "informe" / "commitments.json").read_text(encoding="utf-8") == text

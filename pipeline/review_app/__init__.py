@@ -129,12 +129,14 @@ def create_app(out: Path, gold_root: Path, reviewer: str, hosts: list[str]) -> F
         for folder in sorted(p for p in out.iterdir() if (p / "commitments.json").is_file()):
             try:
                 r = report(folder.name)
-            except HTTPException:
+            except HTTPException as exc:
+                if exc.status_code == 409:  # a gold of the same name describes another file: say so
+                    rows.append({"name": folder.name, "error": exc.detail})
                 continue
             gold = r.gold_report()
             all_values = values(r.pred, gold)
             decided = gold_store.decided_ids(r.gold, r.pred_sha)
-            rows.append({"report": r, "score": score_report(gold, r.pred) if gold is not None else None,
+            rows.append({"name": r.name, "error": None, "report": r, "score": score_report(gold, r.pred) if gold is not None else None,
                          "values": len(all_values), "to_check": len(queue(all_values, decided))})
         return html(request, "index.html", rows=rows, out=str(out), gold_root=str(gold_root))
 
