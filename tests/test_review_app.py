@@ -291,7 +291,8 @@ def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_og
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions as loaded
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     from pipeline.process import extract_document, read_report, repair_document
 
@@ -326,14 +327,19 @@ def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_og
         status = Select(driver.find_element(By.CSS_SELECTOR, "#correct-form select[name=new]"))
         new_status = next(o.get_attribute("value") for o in status.options if o.get_attribute("value") != old_status)
         status.select_by_value(new_status)
-        driver.find_element(By.ID, "correct").click()
+        submit = driver.find_element(By.ID, "correct")
+        submit.click()
+        WebDriverWait(driver, 30).until(loaded.staleness_of(submit))  # the POST answered: its redirect loaded
+        assert f"/v/c{c3}.status" not in driver.current_url  # on to the next value of the queue
         driver.get(f"http://127.0.0.1:{port}/r/seed")
         form = driver.find_element(By.CSS_SELECTOR, "form[action$='/add-actor']")
         Select(form.find_element(By.NAME, "commitment")).select_by_value(str(c3))
         form.find_element(By.NAME, "name").send_keys("Colectivo de Revisión Ciudadana")
         Select(form.find_element(By.NAME, "sector")).select_by_value("sociedad_civil")
         Select(form.find_element(By.NAME, "role")).select_by_value("apoyo")
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        submit = form.find_element(By.CSS_SELECTOR, "button[type=submit]")
+        submit.click()
+        WebDriverWait(driver, 30).until(loaded.staleness_of(submit))
         driver.refresh()
         decisions = driver.find_element(By.XPATH, "//div[h3='Latest decisions']").text
         assert f"selenium: correct c{c3}.status" in decisions and f"selenium: add c{c3}.actor.new" in decisions

@@ -267,7 +267,7 @@ class Review:
         pairs = paired_commitments(report, self.pred) if report is not None else {}
         if kind == "title" and action == "delete":
             if j not in pairs:
-                return p.title, None
+                return None, None  # the gold has no such commitment: it stays without one
             removed = doc["commitments"].pop(pairs[j])
             return removed.get("title"), None
         gc = self._gold_commitment(doc, report, j)
