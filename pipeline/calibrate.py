@@ -1,7 +1,9 @@
-"""Measuring each extraction rule's confidence on the gold set (`pipeline/extract/confidence.py`).
+"""How each extraction rule fares on the gold set, beside the confidence it is given by hand
+(`pipeline/extract/confidence.py`): a measurement for whoever revises those figures. It writes
+nothing into `pipeline/data/` (gold is the answer key, not a source of rules).
 
     .venv/bin/ogp run GOLD-REPORTS... --out OUT
-    .venv/bin/python -m pipeline.calibrate --gold gold --pred OUT   # rewrites confidence.tsv's counts
+    .venv/bin/python -m pipeline.calibrate --gold gold --pred OUT
 
 Every value of a prediction that has gold is judged confirmed or not and counted under the rule
 that read it (`Evidence.rule`). Pairing is `pipeline.score`'s. A value is judged only where the gold
@@ -20,15 +22,12 @@ confirmed.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from pipeline.export import atomic_write_text
-from pipeline.extract.confidence import HEADER, TABLE, rows, smoothed
+from pipeline.extract.confidence import confidence, smoothed
 from pipeline.models import Assessment, Commitment, CommitmentReport, Evidence
 from pipeline.score import (TITLE_OK_THRESHOLD, find_gold, gold_by_source, load_report, match_actors,
                             match_commitments, match_milestones, normalize_url, title_similarity)
@@ -98,30 +97,15 @@ def calibrate(gold_root: Path, pred_root: Path) -> dict[str, tuple[int, int]]:
     return {rule: (correct[rule], total[rule]) for rule in sorted(total)}
 
 
-def write_table(counts: dict[str, tuple[int, int]], path: Path = TABLE) -> None:
-    """Rewrite the counts of `confidence.tsv`, keeping its comment header and each rule's `what`;
-    a rule the run did not see keeps its row with zero counts."""
-    text = path.read_text(encoding="utf-8")
-    header = "".join(ln + "\n" for ln in text.splitlines() if ln.startswith("#"))
-    known = {r["rule"]: r for r in rows(path)}
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
-    writer.writerow(HEADER)
-    for rule in sorted(set(known) | set(counts)):
-        ok, n = counts.get(rule, (0, 0))
-        writer.writerow([rule, ok, n, known.get(rule, {}).get("what", "")])
-    atomic_write_text(path, header + buf.getvalue())
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Measure each extraction rule's confidence on the gold set.")
     parser.add_argument("--gold", type=Path, default=Path("gold"))
     parser.add_argument("--pred", type=Path, required=True, help="the output folder of `ogp run` over gold reports")
     args = parser.parse_args(argv)
     counts = calibrate(args.gold, args.pred)
+    print("rule\tconfidence\tconfirmed\tmeasured")
     for rule, (ok, n) in counts.items():
-        print(f"{rule}\t{ok}/{n}\t{smoothed(ok, n)}")
-    write_table(counts)
+        print(f"{rule}\t{confidence(rule)}\t{ok}/{n}\t{smoothed(ok, n)}")
     return 0
 
 

@@ -165,7 +165,7 @@ class Evidence(BaseModel):
     text: str = ""
     rule: Optional[str] = Field(None, description="the extraction rule that read the value, e.g. actor.gazetteer")
     confidence: Optional[float] = Field(
-        None, ge=0, le=1, description="share of that rule's values the gold set confirms (smoothed), 0-1"
+        None, ge=0, le=1, description="how sure that rule is, 0-1 (pipeline/data/extract/confidence.tsv, set by hand)"
     )
 
 

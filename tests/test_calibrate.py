@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.calibrate import calibrate, judge, write_table
-from pipeline.extract.confidence import TABLE, rows, smoothed
+from pipeline.calibrate import calibrate, judge, main
+from pipeline.extract.confidence import TABLE, rows
 from pipeline.models import CommitmentReport, Evidence, Milestone
 
 GOLD = Path("gold/000_5431f427d6bef971/commitments.json")
@@ -24,7 +24,7 @@ def test_every_value_of_the_seed_names_a_rule_of_the_table_and_carries_its_confi
 
     doc = read_report("corpus/000_5431f427d6bef971.txt")
     report = extract_document(doc, repair_document(doc))
-    table = {r["rule"]: smoothed(int(r["correct"]), int(r["total"])) for r in rows()}
+    table = {r["rule"]: float(r["confidence"]) for r in rows()}
     evidences = _evidences(report)
     assert evidences and all(e.rule in table and e.confidence == table[e.rule] for e in evidences)
     assert {e.rule for e in evidences} >= {"title.numbered_heading", "status.self_assessment", "actor.gazetteer"}
@@ -52,7 +52,7 @@ def test_judge_confirms_what_the_gold_says_and_skips_fields_it_does_not_annotate
     assert not any(r == "milestone.unnumbered" for r, _ in verdicts)  # the seed's gold has no milestones
 
 
-def test_calibrate_counts_a_run_and_rewrites_only_the_counts(tmp_path):
+def test_calibrate_counts_a_run_and_writes_no_rule_data(tmp_path, capsys):
     gold = CommitmentReport.model_validate(json.loads(GOLD.read_text(encoding="utf-8")))
     pred = gold.model_copy(deep=True)
     for c in pred.commitments:
@@ -60,12 +60,15 @@ def test_calibrate_counts_a_run_and_rewrites_only_the_counts(tmp_path):
     (tmp_path / "pred" / "any-name").mkdir(parents=True)
     (tmp_path / "pred" / "any-name" / "commitments.json").write_text(pred.model_dump_json(), encoding="utf-8")
     counts = calibrate(Path("gold"), tmp_path / "pred")
-    assert counts == {"title.numbered_heading": (len(gold.commitments), len(gold.commitments))}
-    table = tmp_path / "confidence.tsv"
-    table.write_text(TABLE.read_text(encoding="utf-8"), encoding="utf-8")
-    write_table(counts, table)
-    before, after = rows(TABLE), {r["rule"]: r for r in rows(table)}
-    assert [r["rule"] for r in before] == list(after) and all(after[r["rule"]]["what"] == r["what"] for r in before)
-    assert after["title.numbered_heading"]["total"] == str(len(gold.commitments))
-    assert all(r["total"] == "0" for k, r in after.items() if k != "title.numbered_heading")
-    assert table.read_text(encoding="utf-8").startswith("# Confidence of each extraction rule")
+    n = len(gold.commitments)
+    assert counts == {"title.numbered_heading": (n, n)}
+    before = TABLE.read_bytes()
+    assert main(["--gold", "gold", "--pred", str(tmp_path / "pred")]) == 0
+    assert TABLE.read_bytes() == before  # the confidences are set by hand, never from gold
+    assert f"title.numbered_heading\t0.9\t{n}/{n}\t{round((n + 1) / (n + 2), 3)}" in capsys.readouterr().out
+
+
+def test_the_confidence_table_is_not_counted_from_gold():
+    text = TABLE.read_text(encoding="utf-8")
+    assert "never counted from gold" in text
+    assert all(set(r) == {"rule", "confidence", "what"} and 0 < float(r["confidence"]) <= 1 for r in rows())

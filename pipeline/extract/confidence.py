@@ -1,12 +1,10 @@
-"""How sure the extraction is of each value: a confidence per rule, measured on the gold set.
+"""How sure the extraction is of each value: a confidence per rule.
 
 Every extracted value names the rule that read it (`Evidence.rule`, e.g. `actor.gazetteer`: an
 actor whose name the gazetteer knows, found in prose) and carries that rule's confidence
-(`Evidence.confidence`). A rule's confidence is the share of its values the gold set confirms,
-smoothed by Laplace's rule of succession, ``(correct + 1) / (total + 2)``: a rule never checked
-against gold gets 0.5, one right 9 times out of 9 gets 0.91, so a rule with few values is not
-trusted as much as one with many. The counts are data (`pipeline/data/extract/confidence.tsv`,
-one row per rule with what the rule is), rebuilt from a run over the gold reports by `pipeline/calibrate.py`:
+(`Evidence.confidence`). Each rule's confidence is data (`pipeline/data/extract/confidence.tsv`, one row per rule
+with what the rule is), set by hand from what the rule relies on, never counted from gold;
+`pipeline/calibrate.py` measures how each rule fares on the gold reports, for whoever revises them:
 
     .venv/bin/python -m pipeline.calibrate --gold gold --pred OUT
 
@@ -25,12 +23,13 @@ from pipeline.extract.gazetteer import DATA
 from pipeline.models import Evidence
 
 TABLE = DATA / "confidence.tsv"
-HEADER = ("rule", "correct", "total", "what")
 UNKNOWN = 0.5
-"""The confidence of a rule with no row (never measured): Laplace's prior."""
+"""The confidence of a rule with no row: as likely right as wrong."""
 
 
 def smoothed(correct: int, total: int) -> float:
+    """Laplace's rule of succession: the share of `total` values confirmed, pulled toward 0.5 when
+    there are few (the measured figure `pipeline.calibrate` prints beside each rule's own)."""
     return round((correct + 1) / (total + 2), 3)
 
 
@@ -43,7 +42,7 @@ def rows(path: Path = TABLE) -> list[dict]:
 @lru_cache(maxsize=1)
 def table() -> dict[str, float]:
     """rule → confidence, from `confidence.tsv`."""
-    return {r["rule"]: smoothed(int(r["correct"]), int(r["total"])) for r in rows()}
+    return {r["rule"]: float(r["confidence"]) for r in rows()}
 
 
 def confidence(rule: str) -> float:
