@@ -267,6 +267,33 @@ def score(
             raise typer.Exit(ExitCode.BELOW_THRESHOLD)
 
 
+@app.command()
+def review(
+    out: Path = typer.Argument(..., help="an output folder of `ogp run`"),
+    gold: Path = typer.Option(Path("gold"), "--gold", help="gold set the decisions are written into"),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="port to serve on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to serve on (default: this machine only)"),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="name written in the review log (default: the user)"),
+) -> None:
+    """Review extracted values against their pages in the browser; decisions go into the gold set."""
+    import getpass
+
+    import uvicorn
+
+    from pipeline.review_app import create_app
+
+    if not out.is_dir():
+        err.print(f"[red]error[/red] {out}: no such folder — give the output folder of `ogp run`")
+        raise typer.Exit(ExitCode.BAD_ARGS)
+    if gold.exists() and not gold.is_dir():
+        err.print(f"[red]error[/red] {gold}: not a folder — give the gold set with --gold")
+        raise typer.Exit(ExitCode.BAD_ARGS)
+    hosts = [f"{host}:{port}"] + ([f"localhost:{port}", f"127.0.0.1:{port}"] if host == "127.0.0.1" else [])
+    web = create_app(out, gold, reviewer or getpass.getuser(), hosts)
+    err.print(f"reviewing {out} (gold: {gold}) at http://{host}:{port}/ — Ctrl-C to stop")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 def _damaged_gold(exc: Exception, gold: Path, pred: Path):
     """The typed error for a gold (or prediction) file `score_corpus` could not read, naming it."""
     from pipeline.errors import InvalidGold

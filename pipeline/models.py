@@ -161,11 +161,16 @@ actores involucrados"), `contraparte` (a civil-society counterpart, "(Contrapart
 
 
 class Evidence(BaseModel):
-    """Where a value came from, so a reviewer can check it against the page."""
+    """Where a value came from, so a reviewer can check it against the page, and how sure the rule
+    that read it is (`pipeline/extract/confidence.py`; both None in hand-made gold)."""
 
     page: int
     line: Optional[int] = None
     text: str = ""
+    rule: Optional[str] = Field(None, description="the extraction rule that read the value, e.g. actor.gazetteer")
+    confidence: Optional[float] = Field(
+        None, ge=0, le=1, description="how sure that rule is, 0-1 (pipeline/data/extract/confidence.tsv, set by hand)"
+    )
 
 
 class Actor(BaseModel):

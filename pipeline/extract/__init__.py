@@ -15,8 +15,9 @@ rule-based factories of this package, assembled from `pipeline/data/extract/pipe
     ogp_urls      each commitment's results link, rebuilt and checked against the table
     ogp_front     the country and the action plan, from the front matter
 
-Every value keeps the page and line it was read from (`Commitment.evidence`, `Actor.evidence`);
-doubts and conflicts go to `Commitment.flags`.
+Every value keeps the page and line it was read from (`Commitment.evidence`, `Actor.evidence`),
+the rule that read it and that rule's confidence (`pipeline/extract/confidence.py`); doubts and
+conflicts go to `Commitment.flags`.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import spacy
 from spacy.language import Language
 
 from pipeline.extract import assessment, components, fields, links, orgs, progress  # noqa: F401  (registers the factories)
+from pipeline.extract.confidence import evidence as rule_evidence
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import KEY, Block, Extraction, Section
 from pipeline.extract.text import BULLET, MARKER, build_text
@@ -86,10 +88,20 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
                             commitments=[_commitment(ex, sec) for sec in ex.sections])
 
 
-def _evidence(ex: Extraction, line_indices: list[int]) -> Evidence:
+TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",
+               "numbered list": "title.numbered_list"}
+"""How a commitment's title was found, by the layout its commitments were found in (`Extraction.layout`)."""
+
+
+def _evidence(ex: Extraction, line_indices: list[int], rule: str) -> Evidence:
     lines = [ex.lm.lines[i] for i in line_indices if ex.lm.lines[i].text.strip()]
     first = lines[0] if lines else ex.lm.lines[line_indices[0]]
-    return Evidence(page=first.page, line=first.line, text=" / ".join(ln.text.strip() for ln in lines))
+    return rule_evidence(rule, first.page, first.line, " / ".join(ln.text.strip() for ln in lines))
+
+
+def _actor_rule(sec: Section, actor) -> str:
+    """An actor of the template's fields, else how its name was found in prose (`Mention.source`)."""
+    return "actor.field" if sec.field_actors else f"actor.{actor.mention.source}"
 
 
 def _commitment(ex: Extraction, sec: Section) -> Commitment:
@@ -97,40 +109,44 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
     span = range(sec.first_line, sec.last_line + 1)
     evidence: dict[str, Evidence] = {}
     if sec.title_from_table and sec.title_evidence_line is not None:
-        evidence["title"] = _evidence(ex, sec.table_row.lines if sec.table_row else [sec.title_evidence_line])
+        evidence["title"] = _evidence(ex, sec.table_row.lines if sec.table_row else [sec.title_evidence_line],
+                                      "title.summary_table")
     else:
-        evidence["title"] = _evidence(ex, sec.title_lines)
+        evidence["title"] = _evidence(ex, sec.title_lines, TITLE_RULES[ex.layout])
     if sec.part_line is not None:
-        evidence["section"] = _evidence(ex, [sec.part_line])
+        evidence["section"] = _evidence(ex, [sec.part_line], "section.part_heading")
     if sec.status_line is not None:
-        evidence["status"] = _evidence(ex, [sec.status_line])
+        evidence["status"] = _evidence(ex, [sec.status_line], sec.status_rule)
     if sec.url_lines:
-        evidence["urls"] = _evidence(ex, sec.url_lines)
+        evidence["urls"] = _evidence(ex, sec.url_lines, sec.url_rule)
     irm = None
     if sec.irm_text:
-        irm_ev = _evidence(ex, [sec.irm_line])
+        irm_ev = _evidence(ex, [sec.irm_line], "irm.paragraph")
         evidence["irm"] = irm_ev
         irm = IrmFinding(text=sec.irm_text, completion=sec.irm_completion, results=sec.irm_results, evidence=irm_ev)
     actors = [
         Actor(name=a.name, acronym=ex.acronyms.get(a.key), sector=a.sector, role=a.role,
-              evidence=Evidence(page=lm.lines[a.line].page, line=lm.lines[a.line].line, text=lm.lines[a.line].text.strip()))
+              evidence=rule_evidence(_actor_rule(sec, a), lm.lines[a.line].page, lm.lines[a.line].line,
+                                     lm.lines[a.line].text.strip()))
         for a in sec.actors
     ]
     milestones = [Milestone(number=m.number, text=m.text, start=m.start, end=m.end, progress_pct=m.progress_pct,
-                            evidence=_evidence(ex, m.lines[:1])) for m in sec.milestones]
+                            evidence=_evidence(ex, m.lines[:1], "milestone.numbered" if m.number else "milestone.unnumbered"))
+                  for m in sec.milestones]
     assessments = []
     if sec.status is not None:
         assessments.append(Assessment(level=sec.status, when=ex.assessment_when, by=ex.assessment_by,
                                       text=sec.status_text or "", evidence=evidence.get("status")))
     if sec.progress_pct is not None:
-        evidence["progress_pct"] = _evidence(ex, [sec.progress_line])
+        evidence["progress_pct"] = _evidence(ex, [sec.progress_line], sec.progress_rule)
         assessments.append(Assessment(when=ex.assessment_when, by=ex.assessment_by, text=sec.progress_text or "",
                                       progress_pct=sec.progress_pct, evidence=evidence["progress_pct"]))
     for a in sec.assessments_found:
         if (a.level, a.when) == (sec.status, ex.assessment_when) and a.line == sec.status_line:
             continue  # the status itself, listed above
         assessments.append(Assessment(level=a.level, when=a.when, by=ex.assessment_by,
-                                      text=" ".join(lm.lines[a.line].text.split()), evidence=_evidence(ex, [a.line])))
+                                      text=" ".join(lm.lines[a.line].text.split()),
+                                      evidence=_evidence(ex, [a.line], "assessment.printed")))
     if irm is not None and irm.completion:
         assessments.append(Assessment(level=irm.completion, by="irm", text=irm.text, evidence=irm.evidence))
     return Commitment(

@@ -74,6 +74,7 @@ class AssessmentReader(PatternReader):
             if sec.status is None and sec.assessments_found:
                 latest = max(sec.assessments_found, key=lambda a: ORDER.get(a.when, -1))
                 sec.status, sec.status_line = latest.level, latest.line
+                sec.status_rule = "status.latest_assessment"
                 sec.status_text = doc[latest.start:latest.end].text
         doc.spans[SPAN_KEY] = spans
         return doc

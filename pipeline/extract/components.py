@@ -411,14 +411,16 @@ class StatusReader(PatternReader):
                 matches = sorted(self.matcher(span), key=lambda m: (m[1], -(m[2] - m[1])))
                 if matches:
                     match_id, s, e = matches[0]
-                    self._set(doc, ex, sec, match_id, s + block.start, e + block.start, block.start)
+                    self._set(doc, ex, sec, match_id, s + block.start, e + block.start, block.start,
+                              "status.self_assessment")
                     break
             if sec.status is None:
                 self._standalone(doc, ex, sec)
         return doc
 
-    def _set(self, doc: Doc, ex, sec: Section, match_id: int, s: int, e: int, floor: int) -> None:
+    def _set(self, doc: Doc, ex, sec: Section, match_id: int, s: int, e: int, floor: int, rule: str) -> None:
         sent_start = max(doc[s].sent.start, floor)
+        sec.status_rule = rule
         sec.status = self.vocab.strings[match_id]
         sec.status_text = " ".join(doc[sent_start:e].text.split()).strip(" ,;:")
         sec.status_line = ex.tok_line[s]
@@ -434,14 +436,14 @@ class StatusReader(PatternReader):
             line = ex.tok_line[s]
             first = ex.line_first_tok[line]
             if doc[first].norm_ == "compromiso" and ex.line_end_tok[line] - first <= 6:
-                self._set(doc, ex, sec, match_id, s, e, first)
+                self._set(doc, ex, sec, match_id, s, e, first, "status.own_line")
                 return
         results = sec.block("RESULTS")
         if not results or sec.irm_end is None:
             return
         for match_id, s, e in matches:
             if sec.irm_end <= s < results[0].head_start and any(t.norm_ == "compromiso" for t in doc[doc[s].sent.start:e]):
-                self._set(doc, ex, sec, match_id, s, e, doc[s].sent.start)
+                self._set(doc, ex, sec, match_id, s, e, doc[s].sent.start, "status.prose")
                 return
 
 

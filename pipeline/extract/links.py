@@ -242,9 +242,10 @@ class LinkReader:
             b_url, b_clean, lines = body[n]
             t_url = table[n]
             others = set().union(*(owned[k] for k in owned if k != n)) if len(owned) > 1 else set()
-            url = self._reconcile(sec, b_url, b_clean, t_url, others)
+            url, rule = self._reconcile(sec, b_url, b_clean, t_url, others)
             if url:
                 sec.urls = [url]
+                sec.url_rule = rule
                 sec.url_lines = lines or (sec.table_row.url_lines if t_url and sec.table_row else [])
         return doc
 
@@ -289,33 +290,34 @@ class LinkReader:
         return frags, lines
 
     @staticmethod
-    def _reconcile(sec: Section, b_url, b_clean, t_url, others: set[str]) -> str | None:
+    def _reconcile(sec: Section, b_url, b_clean, t_url, others: set[str]) -> tuple[str | None, str | None]:
+        """The link and how it was decided (a `url.*` rule of pipeline/extract/confidence.py)."""
         b, t = _slug(b_url), _slug(t_url)
         if not b and not t:
-            return None
+            return None, None
         if not t:
-            return b_url
+            return b_url, "url.body"
         if not b:
             sec.flags.append(f"results link not found in the body; taken from the summary table ({t_url})")
-            return t_url
+            return t_url, "url.table"
         if b == t or t.startswith(b) and len(b) < len(t) and not b_clean:
             if b != t:
                 sec.flags.append(f"results link cut in the body ({b_url}); completed from the summary table ({t_url})")
-            return t_url if b != t else b_url
+            return (t_url, "url.completed") if b != t else (b_url, "url.agree")
         if t.startswith(b):
             sec.flags.append(f"results link cut in the body ({b_url}); completed from the summary table ({t_url})")
-            return t_url
+            return t_url, "url.completed"
         if b.startswith(t) or b.endswith(t) or t in b:
-            return b_url
+            return b_url, "url.agree"
         suspect = (not b_clean or len(b) < 4 or any(o == b or o.startswith(b) for o in others)
                    or any(seg.startswith(b) for seg in b_url.split("/")[3:-1]))
         if suspect and re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", t):
             sec.flags.append(f"results link in the body looks damaged ({b_url}); the summary table's "
                              f"({t_url}) taken")
-            return t_url
+            return t_url, "url.conflict_table"
         sec.flags.append(f"results link differs between the body ({b_url}) and the summary table ({t_url}); "
                          f"body kept")
-        return b_url
+        return b_url, "url.conflict_body"
 
 
 def _next_to(prev, ln) -> bool:

@@ -81,6 +81,7 @@ class ProgressReader(PatternReader):
                 s, e = own[0]
                 sec.progress_pct, sec.progress_text = pct_value(doc[s:e].text), doc[s:e].text
                 sec.progress_line = ex.tok_line[s]
+                sec.progress_rule = "progress.section"
                 pct_spans.append(Span(doc, s, e, label="PCT"))
             else:
                 for entry in sec.summary:
@@ -88,6 +89,7 @@ class ProgressReader(PatternReader):
                     if m:
                         sec.progress_pct, sec.progress_text = pct_value(m.group(1)), m.group(0)
                         sec.progress_line = entry.first_line
+                        sec.progress_rule = "progress.summary"
                         break
         doc.spans[MILESTONE_KEY] = ms_spans
         doc.spans[PROGRESS_KEY] = pct_spans

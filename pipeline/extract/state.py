@@ -75,6 +75,7 @@ class Section:
     status: Optional[str] = None
     status_text: Optional[str] = None
     status_line: Optional[int] = None
+    status_rule: Optional[str] = None  # how the status was read (pipeline/extract/confidence.py)
     actors: list[ActorFound] = field(default_factory=list)
     irm_text: Optional[str] = None
     irm_completion: Optional[str] = None
@@ -83,6 +84,7 @@ class Section:
     irm_end: Optional[int] = None  # token after the IRM paragraph
     urls: list[str] = field(default_factory=list)
     url_lines: list[int] = field(default_factory=list)
+    url_rule: Optional[str] = None  # body, table, or how the two were reconciled
     table_row: Optional["TableRow"] = None
     title_from_table: bool = False
     title_evidence_line: Optional[int] = None
@@ -93,6 +95,7 @@ class Section:
     progress_pct: Optional[float] = None
     progress_text: Optional[str] = None
     progress_line: Optional[int] = None
+    progress_rule: Optional[str] = None  # in the section or in a summary entry
     milestones: list = field(default_factory=list)  # MilestoneFound
     assessments_found: list = field(default_factory=list)  # assessment.AssessmentFound
     open_gov: Optional[str] = None
