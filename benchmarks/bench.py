@@ -30,6 +30,10 @@ Measurements:
   server_startup    the embedded Prefect server's start-up, cold (new database) and warm
   big_scan          `ogp run` (as `python -m pipeline.cli run`) on a 300-page scan (10 generated pages
                     repeated), peak memory
+  run_vs_tesseract  `ogp run` (start-up included) on an 8-page scan, new input, against raw Tesseract
+                    on the same pages (2 at a time, one thread each), then `ogp run` on the
+                    unchanged input; in turns, twice
+  text_reports      `ogp run` over 20 different text reports, --workers 1 and 2, in turns, twice
   pdfium_chars,     a 100-page born-digital PDF (the fixture generator's two-column text pages):
   born_digital      pypdfium2 just reading every character with its box (`get_text_range`,
                     `get_charbox(loose=True)`), against the library's ingest + layout of it
@@ -62,7 +66,8 @@ BIN = Path(sys.executable).parent
 DPI, LANG = 300, "spa"
 REPEATS = 2  # the side-by-side OCR timings keep the best of this many runs (others share the machine)
 ORDER = ["server_startup", "prefect_overhead", "text_path", "raw_tesseract", "pipeline_ocr", "ocrmypdf",
-         "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan", "pdfium_chars", "born_digital"]
+         "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan", "pdfium_chars", "born_digital",
+         "run_vs_tesseract", "text_reports"]
 TARGETS = {
     "ocr_path_vs_raw_tesseract": ("<=", 1.15),
     "speedup_vs_ocrmypdf": (">", 1.0),
@@ -71,6 +76,9 @@ TARGETS = {
     "text_path_seconds": ("<=", 1.0),
     "big_scan_peak_mb": ("<", 1024),
     "born_digital_vs_pdfium_chars": ("<=", 5.0),
+    "run_8_pages_vs_raw_tesseract": ("<=", 1.15),
+    "unchanged_run_vs_cold_run": ("<=", 0.10),
+    "text_reports_2_vs_1_workers": (">=", 1.8),
 }
 BORN_DIGITAL_PAGES = 100
 
@@ -273,6 +281,67 @@ def child_raw_tesseract(work: Path) -> dict:
             list(pool.map(ocr, images))
         times.append(time.perf_counter() - t)
     return {"seconds": round(min(times), 2), "runs": [round(x, 2) for x in times], "pages": len(images)}
+
+
+def _ogp_run(work: Path, inputs: list[Path], out: Path, *options: str) -> float:
+    """Wall time of `ogp run` (as `python -m pipeline.cli run`), start-up included."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "run", *map(str, inputs), "--out", str(out),
+                    "--gold", str(work / "no-gold"), *options], check=True, capture_output=True, cwd=REPO)
+    return time.perf_counter() - t
+
+
+def child_run_vs_tesseract(work: Path) -> dict:
+    """`ogp run` on an 8-page scan as a user sees it (new input: a new output folder and task
+    cache; the Prefect home made before), against raw Tesseract on the same pages (two at a time,
+    one thread each), then `ogp run` again on the unchanged input; in turns, twice."""
+    import pypdfium2 as pdfium
+
+    scan = work / "scan8.pdf"
+    if not scan.exists():
+        src, dst = pdfium.PdfDocument(str(work / "scan10.pdf")), pdfium.PdfDocument.new()
+        dst.import_pages(src, list(range(8)))
+        dst.save(str(scan))
+    images = _page_images(scan, work / "pgm8")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def ocr(image: Path) -> None:
+        subprocess.run(["tesseract", str(image), "stdout", "-l", LANG, "--psm", "3", "tsv"], check=True,
+                       capture_output=True, env=env)
+
+    _ogp_run(work, [work / "scan1.pdf"], work / "out-warm")  # the Prefect home's database, made
+    raw, cold, unchanged = [], [], []
+    for n in range(REPEATS):
+        t = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(ocr, images))
+        raw.append(time.perf_counter() - t)
+        out = work / f"out-run8-{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        cold.append(_ogp_run(work, [scan], out, "--workers", "2"))
+        unchanged.append(_ogp_run(work, [scan], out, "--workers", "2"))
+    return {"seconds": round(min(cold), 2), "raw_tesseract_seconds": round(min(raw), 2),
+            "unchanged_seconds": round(min(unchanged), 2), "pages": len(images),
+            "runs": {"raw": [round(x, 2) for x in raw], "cold": [round(x, 2) for x in cold],
+                     "unchanged": [round(x, 2) for x in unchanged]}}
+
+
+def child_text_reports(work: Path) -> dict:
+    """`ogp run` over 20 different text reports (the seed, each with a line of its own) in one
+    folder, with --workers 1 and 2, each on a new output folder; in turns, twice."""
+    folder = work / "text20"
+    folder.mkdir(exist_ok=True)
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(20):
+        (folder / f"r{i:02d}.txt").write_text(f"{seed}\nInforme {i}\n", encoding="utf-8")
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for n in range(REPEATS):
+        for workers in (1, 2):
+            out = work / f"out-text20-{workers}-{n}"
+            shutil.rmtree(out, ignore_errors=True)
+            times[workers].append(_ogp_run(work, [folder], out, "--workers", str(workers)))
+    return {"seconds": round(min(times[2]), 2), "one_worker_seconds": round(min(times[1]), 2),
+            "runs": {str(k): [round(x, 2) for x in v] for k, v in times.items()}}
 
 
 def child_pipeline_ocr(work: Path) -> dict:
@@ -691,6 +760,13 @@ def summarize(results: dict) -> dict:
         if all("rounds" in m[k] for k in ("pdfium_chars", "born_digital")):  # each round's best against its own
             derived["born_digital_per_round"] = [round(min(ours) / min(raw), 2) for raw, ours in
                                                  zip(m["pdfium_chars"]["rounds"], m["born_digital"]["rounds"])]
+    if "run_vs_tesseract" in m:
+        r = m["run_vs_tesseract"]
+        derived["run_8_pages_vs_raw_tesseract"] = round(r["seconds"] / r["raw_tesseract_seconds"], 3)
+        derived["unchanged_run_vs_cold_run"] = round(r["unchanged_seconds"] / r["seconds"], 3)
+    if "text_reports" in m:
+        derived["text_reports_2_vs_1_workers"] = round(m["text_reports"]["one_worker_seconds"]
+                                                       / m["text_reports"]["seconds"], 3)
     ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
     results["derived"] = derived
     results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}

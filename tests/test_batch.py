@@ -23,8 +23,9 @@ from tests.conftest import SEED
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 OGP = str(BIN / "ogp")
-# summary.json's "seconds" is a wall-clock timing, the one output that legitimately differs
-TIMING_FIELDS = ("seconds",)
+# summary.json's "seconds" is a wall-clock timing, the one output that legitimately differs, and
+# "reused" says a resumed run kept a report a killed run had finished (flows.reuse)
+TIMING_FIELDS = ("seconds", "reused")
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +89,9 @@ def _comparable(path: Path, out: Path):
             return list(db.iterdump())
     if path.name == "summary.json":
         return [{k: v for k, v in s.items() if k not in TIMING_FIELDS} for s in json.loads(path.read_bytes())]
+    if path.name == "run.json" and path.parent != out:  # a report's: its key, files and summary
+        record = json.loads(path.read_bytes())
+        return record["key"], record["files"], {k: v for k, v in record["summary"].items() if k not in TIMING_FIELDS}
     if path.suffix == ".pdf":  # searchable.pdf records when it was written (ModDate, XMP dates, /ID)
         return _pdf_content(path)
     return path.read_bytes()
