@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
-from flows import progress, reuse, tasks
+from flows import progress, reuse, server, tasks
 from flows.evaluate import evaluate
 from flows.caching import extract_version, ingest_version, repair_version
 from pipeline import outdir
@@ -163,7 +163,9 @@ def run_corpus(paths: list[Path], out: Path, **options) -> list[dict]:
     # not a failed flow run with its traceback (the flow takes the lock again: it is re-entrant)
     with outdir.run_lock(out):
         check_dependencies(outdir.discover(paths), options.get("lang", DEFAULT_LANG))
-        with contextlib.nullcontext() if PREFECT_API_URL.value() else _no_heartbeats():
+        server.wait()  # the run's own server (flows.server), when the CLI started one
+        outlives = PREFECT_API_URL.value() and not server.ours()
+        with contextlib.nullcontext() if outlives else _no_heartbeats():
             return process_corpus(paths, out, **options)
 
 

@@ -133,20 +133,23 @@ def run(
 
 def _run_flow(paths: list[Path], out: Path, **options) -> list[dict]:
     """The corpus flow over `paths`, with a progress bar per report."""
-    from flows import progress as flow_progress
-    from flows.report import run_corpus
+    from flows import server
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bars:
-        flow_progress.listen(_Bars(bars))
-        try:
-            return run_corpus(paths, out, **options)
-        except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
-            _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
-                       "summary.json and the catalog may be those of the previous run")
-        finally:
-            flow_progress.listen(None)
+    with server.ephemeral():  # booting while the flows and the library are imported
+        from flows import progress as flow_progress
+        from flows.report import run_corpus
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _PagesPerMinute(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bars:
+            flow_progress.listen(_Bars(bars))
+            try:
+                return run_corpus(paths, out, **options)
+            except Exception as exc:  # noqa: BLE001 - a typed run error (lock, dependency, access) or a bug
+                _fail(exc, f"what the run wrote so far is in {out}; the report folders written are complete, "
+                           "summary.json and the catalog may be those of the previous run")
+            finally:
+                flow_progress.listen(None)
 
 
 def _fail(exc: Exception, written: str = "nothing was written") -> None:

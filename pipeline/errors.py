@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     FILE_ACCESS = 6  # a file or folder the pipeline may not read or write
     OUTPUT_BUSY = 7  # another `ogp run` holds the output folder
     INVALID_GOLD = 8  # a gold file that is not a gold report
+    SERVER_FAILED = 9  # the run's own Prefect server did not start
     INTERNAL = 15  # a bug: the message says where to report it
 
 
@@ -96,6 +97,14 @@ class OutputFolderBusy(PipelineError):
 class MissingDependency(PipelineError):
     exit_code = ExitCode.MISSING_DEPENDENCY
     hint = "install it: `sudo apt-get install tesseract-ocr tesseract-ocr-spa` (or `bash scripts/setup.sh`)"
+
+
+class ServerFailed(PipelineError):
+    """The Prefect server the run started for itself (flows.server) exited or did not answer."""
+
+    exit_code = ExitCode.SERVER_FAILED
+    hint = ("point the run at a running server instead: `prefect server start`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (README, 'Run state in the Prefect UI')")
 
 
 class InvalidGold(PipelineError):
