@@ -286,12 +286,27 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError(f"ogp review did not answer at {url}")
 
 
+def _left_the_page(element):
+    """A wait condition: `element`'s page has been replaced (the form's POST answered and its
+    redirect loaded). Chromium reports a node of a page being replaced either as stale or as a node
+    that "does not belong to the document"; both mean it is gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    def gone(driver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException included
+            return True
+        return False
+
+    return gone
+
+
 @pytest.mark.slow
 def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_ogp_score(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as loaded
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     from pipeline.process import extract_document, read_report, repair_document
@@ -329,7 +344,7 @@ def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_og
         status.select_by_value(new_status)
         submit = driver.find_element(By.ID, "correct")
         submit.click()
-        WebDriverWait(driver, 30).until(loaded.staleness_of(submit))  # the POST answered: its redirect loaded
+        WebDriverWait(driver, 30).until(_left_the_page(submit))  # the POST answered: its redirect loaded
         assert f"/v/c{c3}.status" not in driver.current_url  # on to the next value of the queue
         driver.get(f"http://127.0.0.1:{port}/r/seed")
         form = driver.find_element(By.CSS_SELECTOR, "form[action$='/add-actor']")
@@ -339,7 +354,7 @@ def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_og
         Select(form.find_element(By.NAME, "role")).select_by_value("apoyo")
         submit = form.find_element(By.CSS_SELECTOR, "button[type=submit]")
         submit.click()
-        WebDriverWait(driver, 30).until(loaded.staleness_of(submit))
+        WebDriverWait(driver, 30).until(_left_the_page(submit))
         driver.refresh()
         decisions = driver.find_element(By.XPATH, "//div[h3='Latest decisions']").text
         assert f"selenium: correct c{c3}.status" in decisions and f"selenium: add c{c3}.actor.new" in decisions
