@@ -47,10 +47,7 @@ def code_fingerprint() -> str:
     the libraries in `_LIBRARIES` and the Tesseract binary on PATH (path, size, time)."""
     h = hashlib.sha256()
     for root in _ROOTS:
-        for f in sorted(root.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts:
-                h.update(f"{root.name}/{f.relative_to(root)}\0".encode())
-                h.update(f.read_bytes())
+        _hash_tree(h, root, root.name)
     for lib in _LIBRARIES:
         try:
             h.update(f"{lib}={metadata.version(lib)}\0".encode())
@@ -61,6 +58,14 @@ def code_fingerprint() -> str:
         st = os.stat(tesseract)
         h.update(f"{os.path.realpath(tesseract)}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
+
+
+def _hash_tree(h, root: Path, label: str) -> None:
+    """Feed every file under `root` (its path relative to `root`, then its bytes) into `h`."""
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(f"{label}/{f.relative_to(root)}\0".encode())
+            h.update(f.read_bytes())
 
 
 def _file_hash(path: Optional[Path]) -> Optional[str]:
@@ -123,10 +128,7 @@ def _gold_fingerprint(gold_root: Optional[Path]) -> Optional[str]:
     if not gold_root:
         return None
     h = hashlib.sha256()
-    for f in sorted(Path(gold_root).rglob("*")):
-        if f.is_file():
-            h.update(f"{f.relative_to(gold_root)}\0".encode())
-            h.update(f.read_bytes())
+    _hash_tree(h, Path(gold_root), "gold")
     return h.hexdigest()
 
 

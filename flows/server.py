@@ -24,6 +24,7 @@ from typing import Iterator
 from pipeline.errors import ServerFailed
 
 _OURS = "OGP_EPHEMERAL_PREFECT_SERVER"  # set while the API URL is this run's own server
+_pending: tuple[subprocess.Popen, str, float] | None = None  # started, not yet answering: (process, URL, timeout)
 
 
 def ours() -> bool:
@@ -79,9 +80,6 @@ def ephemeral(timeout: float | None = None) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-_pending: tuple[subprocess.Popen, str, float] | None = None
 
 
 def wait() -> None:
