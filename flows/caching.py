@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +21,7 @@ import pydantic_core
 from prefect.cache_policies import TASK_SOURCE, CachePolicy, Inputs
 
 import pipeline
+from pipeline.export import atomic_write_json
 
 _ROOT = Path(pipeline.__file__).parent
 
@@ -173,22 +176,48 @@ def code_version(*fns: Callable, root: Path = _ROOT) -> str:
     return h.hexdigest()[:16]
 
 
+def _stage_functions() -> dict[str, tuple[Callable, ...]]:
+    from flows import tasks
+
+    return {"ingest": (tasks.plan_pdf, tasks.read_page, tasks.read_text_file), "repair": (tasks.repair,),
+            "extract": (tasks.extract,)}
+
+
 @lru_cache(maxsize=None)
+def stage_versions() -> dict[str, str]:
+    """`code_version` of each stage's tasks (ingest, repair, extract). Finding import closures
+    parses the library's sources (1.8 s here), so the versions are kept in the task cache's folder
+    (`PREFECT_LOCAL_STORAGE_PATH`), keyed on `flows.reuse.code_fingerprint()`, the hash of every
+    file of `pipeline/` and `flows/`: a version is recomputed whenever any file it could depend on
+    changed, and read back (in milliseconds) otherwise."""
+    from flows.reuse import code_fingerprint
+
+    fingerprint = code_fingerprint()
+    store = os.environ.get("PREFECT_LOCAL_STORAGE_PATH")
+    file = Path(store) / "code-versions.json" if store else None
+    try:
+        stored = json.loads(file.read_text(encoding="utf-8")) if file and file.is_file() else {}
+    except (OSError, ValueError):
+        stored = {}
+    if stored.get("fingerprint") == fingerprint and isinstance(stored.get("versions"), dict):
+        return stored["versions"]
+    versions = {stage: code_version(*fns) for stage, fns in _stage_functions().items()}
+    if file:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(file, {"fingerprint": fingerprint, "versions": versions})
+        except OSError:  # a read-only cache folder: the versions are computed again next run
+            pass
+    return versions
+
+
 def ingest_version() -> str:
-    from flows import tasks
-
-    return code_version(tasks.plan_pdf, tasks.read_page, tasks.read_text_file)
+    return stage_versions()["ingest"]
 
 
-@lru_cache(maxsize=None)
 def repair_version() -> str:
-    from flows import tasks
-
-    return code_version(tasks.repair)
+    return stage_versions()["repair"]
 
 
-@lru_cache(maxsize=None)
 def extract_version() -> str:
-    from flows import tasks
-
-    return code_version(tasks.extract)
+    return stage_versions()["extract"]

@@ -6,18 +6,22 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from prefect import flow, get_run_logger
+from prefect import Task, flow, get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext, TagsContext
+from prefect.states import Crashed, Pending
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
-from flows import progress, reuse, server, tasks
+from flows import pool, progress, reuse, server, tasks
 from flows.evaluate import evaluate
 from flows.caching import extract_version, ingest_version, repair_version
 from pipeline import outdir
-from pipeline.errors import as_pipeline_error
+from pipeline.errors import ChildFailed, as_pipeline_error
 from pipeline.export import atomic_write_json
 from pipeline.ingest import assemble_pdf, check_dependencies, check_input
 from pipeline.ingest.pdf import DEFAULT_DPI, DEFAULT_LANG, DEFAULT_MIN_QUALITY, sha256_file
@@ -100,6 +104,51 @@ def process_report(
     return summary
 
 
+def _subflow_run(parameters: dict, attempt: int = 1):
+    """A flow run of `process_report` for a worker, made as Prefect makes a subflow's: a tracking
+    task run in the corpus run, then the flow run as its child (the server keeps the two states in
+    step)."""
+    tracker = Task(name=process_report.name, fn=process_report.fn, version=process_report.version)
+    corpus_run, tags = FlowRunContext.get().flow_run, TagsContext.get().current_tags
+    key = parameters["name"] + (f"-{attempt}" if attempt > 1 else "")  # report names are unique in a run
+    with get_client(sync_client=True) as client:
+        parent = client.create_task_run(tracker, corpus_run.id, dynamic_key=key, state=Pending(),
+                                        name=f"{tracker.name}-{key}", extra_tags=tags)
+        return client.create_flow_run(process_report, parameters=process_report.serialize_parameters(parameters),
+                                      state=Pending(), parent_task_run_id=parent.id, tags=tags)
+
+
+def _reports_in_workers(jobs: dict[Path, dict], workers: int) -> dict[Path, dict]:
+    """Each report's subflow in a worker process (flows.pool), `workers` at a time. The flow runs
+    are all made first, while the workers' forkserver is still loading: made during the run, they
+    waited seconds on the server's database behind the workers' own writes. A worker that died
+    takes down the reports the pool had not finished: each is run again alone, and the one that
+    kills its worker again fails (`ChildFailed`), the batch goes on."""
+    runs = {p: _subflow_run(params) for p, params in jobs.items()}
+    with pool.ReportPool(min(workers, len(jobs))) as reports:
+        results = reports.run_all(pool.run_report, {p: (runs[p], params, workers) for p, params in jobs.items()})
+        for p in [p for p, r in results.items() if isinstance(r, BrokenProcessPool)]:
+            _crashed(runs[p])
+            results[p] = reports.run_alone(pool.run_report, _subflow_run(jobs[p], attempt=2), jobs[p], workers)
+    summaries = {}
+    for p, result in results.items():
+        if isinstance(result, dict):
+            summaries[p] = result
+            continue
+        error = (ChildFailed(p, "the worker process running it died (killed, or out of memory)")
+                 if isinstance(result, BrokenProcessPool) else as_pipeline_error(result, p))
+        progress.report_done(str(p), False)
+        summaries[p] = {"report": jobs[p]["name"], "file": str(p), "ok": False, "outcome": "failure",
+                        "error": error.to_dict(), "seconds": 0.0}
+    return summaries
+
+
+def _crashed(flow_run) -> None:
+    """Mark the flow run of a report whose worker died as crashed (it stays Running otherwise)."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run.id, Crashed(message="its worker process died"), force=True)
+
+
 @flow(name="process-corpus")
 def process_corpus(
     paths: list[Path],
@@ -132,14 +181,22 @@ def process_corpus(
             runner = DaskTaskRunner(address=dask_address)
         else:
             runner = ThreadPoolTaskRunner(max_workers=workers)
-        per_report = process_report.with_options(task_runner=runner)
-        # Prefect joins a flow run's heartbeat thread on exit, and it sleeps in 1 s steps: up to 1 s
-        # more per report. The corpus run keeps its heartbeat (see run_corpus); the per-report
-        # subflows go without.
-        with _no_heartbeats():
-            summaries = [plan.reused.get(p) or per_report(p, out, names[p], dpi, lang, min_quality, force, gold_root,
-                                                          pdf, plan.keys[p])
-                         for p in inputs]
+        to_run = [p for p in inputs if p not in plan.reused]
+
+        def parameters(p: Path) -> dict:
+            return dict(path=p, out=out, name=names[p], dpi=dpi, lang=lang, min_quality=min_quality, force=force,
+                        gold_root=gold_root, pdf=pdf, key=plan.keys[p])
+
+        if workers > 1 and len(to_run) > 1 and not dask_address:  # reports side by side (flows.pool)
+            done = _reports_in_workers({p: parameters(p) for p in to_run}, workers)
+        else:
+            per_report = process_report.with_options(task_runner=runner)
+            # Prefect joins a flow run's heartbeat thread on exit, and it sleeps in 1 s steps: up to
+            # 1 s more per report. The corpus run keeps its heartbeat (see run_corpus); the
+            # per-report subflows go without.
+            with _no_heartbeats():
+                done = {p: per_report(**parameters(p)) for p in to_run}
+        summaries = [plan.reused.get(p) or done[p] for p in inputs]
         errors = [s["error"] for s in summaries if not s["ok"]]
         atomic_write_json(out / "errors.json", errors)
         atomic_write_json(out / "summary.json", summaries)

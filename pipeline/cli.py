@@ -76,7 +76,7 @@ def run(
     out: Path = typer.Option(Path("outputs"), "--out", help="output folder"),
     dpi: int = typer.Option(300, help="rasterization resolution for OCR"),
     lang: str = typer.Option("spa", help="Tesseract language"),
-    workers: int = typer.Option(os.cpu_count() or 1, min=1, help="pages read in parallel"),
+    workers: int = typer.Option(os.cpu_count() or 1, min=1, help="pages and reports processed in parallel (reports in worker processes)"),
     min_quality: float = typer.Option(
         DEFAULT_MIN_QUALITY, help="re-OCR text-layer pages with a smaller share of known Spanish words"
     ),
@@ -127,8 +127,9 @@ def run(
                       + f": {w['reason']}")
     if failed:
         err.print(f"{len(failed)} of {len(summaries)} reports failed; see {out / 'errors.json'}")
-        internal = any(s["error"]["error"] == "InternalError" for s in failed)
-        raise typer.Exit(ExitCode.INTERNAL if internal else ExitCode.SOME_REPORTS_FAILED)
+        kinds = {s["error"]["error"] for s in failed}
+        raise typer.Exit(ExitCode.INTERNAL if "InternalError" in kinds
+                         else ExitCode.CHILD_FAILED if "ChildFailed" in kinds else ExitCode.SOME_REPORTS_FAILED)
 
 
 def _run_flow(paths: list[Path], out: Path, **options) -> list[dict]:
@@ -136,6 +137,8 @@ def _run_flow(paths: list[Path], out: Path, **options) -> list[dict]:
     from flows import server
 
     with server.ephemeral():  # booting while the flows and the library are imported
+        if options.get("workers", 1) > 1 and not options.get("dask_address"):
+            _start_report_workers(paths)
         from flows import progress as flow_progress
         from flows.report import run_corpus
 
@@ -150,6 +153,21 @@ def _run_flow(paths: list[Path], out: Path, **options) -> list[dict]:
                            "summary.json and the catalog may be those of the previous run")
             finally:
                 flow_progress.listen(None)
+
+
+def _start_report_workers(paths: list[Path]) -> None:
+    """With more than one report to read, the forkserver of the report workers (flows.pool), so
+    that it loads the library while this process starts the flow."""
+    from pipeline import outdir
+
+    try:
+        several = len(outdir.discover(paths)) > 1
+    except Exception:  # noqa: BLE001 - a bad path: the flow names it
+        return
+    if several:
+        from flows import pool
+
+        pool.start_forkserver()
 
 
 def _fail(exc: Exception, written: str = "nothing was written") -> None:

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     OUTPUT_BUSY = 7  # another `ogp run` holds the output folder
     INVALID_GOLD = 8  # a gold file that is not a gold report
     SERVER_FAILED = 9  # the run's own Prefect server did not start
+    CHILD_FAILED = 10  # a worker process died while it ran a report (killed, out of memory)
     INTERNAL = 15  # a bug: the message says where to report it
 
 
@@ -105,6 +106,15 @@ class ServerFailed(PipelineError):
     exit_code = ExitCode.SERVER_FAILED
     hint = ("point the run at a running server instead: `prefect server start`, then "
             "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (README, 'Run state in the Prefect UI')")
+
+
+class ChildFailed(PipelineError):
+    """The worker process running a report (flows.pool) died: the machine's fault or a crash, not
+    necessarily the input's."""
+
+    exit_code = ExitCode.CHILD_FAILED
+    hint = ("run it again; if it fails again, run the report alone (`ogp run FILE --workers 1`) and look "
+            "at the memory it takes (`dmesg` tells whether the system killed it)")
 
 
 class InvalidGold(PipelineError):

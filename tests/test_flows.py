@@ -345,3 +345,31 @@ def test_cache_versions_follow_the_code_each_task_runs(tmp_path):
         fh.write("\n# a new organisation rule\n")
     after_extract = versions()
     assert after_extract[:3] == after_rule[:3] and after_extract[3] != after_rule[3]
+
+
+def test_stage_versions_are_kept_per_code_fingerprint(tmp_path, monkeypatch):
+    """The stage versions are read back from the task cache's folder while the code is the same,
+    and computed again as soon as the code fingerprint differs."""
+    import json
+
+    import flows.reuse
+    from flows import caching
+
+    monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(tmp_path))
+    caching.stage_versions.cache_clear()
+    try:
+        real = caching.stage_versions()
+        stored = json.loads((tmp_path / "code-versions.json").read_text())
+        assert stored == {"fingerprint": flows.reuse.code_fingerprint(), "versions": real}
+        # the same fingerprint: what is stored is what is used
+        (tmp_path / "code-versions.json").write_text(json.dumps(
+            {"fingerprint": flows.reuse.code_fingerprint(), "versions": {"ingest": "i", "repair": "r", "extract": "e"}}))
+        caching.stage_versions.cache_clear()
+        assert caching.ingest_version() == "i"
+        # another fingerprint (the code changed): computed again
+        monkeypatch.setattr(flows.reuse, "code_fingerprint", lambda: "changed")
+        caching.stage_versions.cache_clear()
+        assert caching.stage_versions() == real
+        assert json.loads((tmp_path / "code-versions.json").read_text())["fingerprint"] == "changed"
+    finally:
+        caching.stage_versions.cache_clear()
