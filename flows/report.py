@@ -73,16 +73,13 @@ def process_report(
             # opaque(): Prefect would otherwise walk every word of the document looking for futures
             # to resolve and record as inputs, twice per task: ~0.4 s a task on a 20-page scan
             doc = tasks.analyse_layout(opaque(doc))
-            tasks.write_outputs(opaque(doc), folder)
             repaired = tasks.repair.with_options(**opts)(opaque(doc), repair_version())
-            tasks.write_repair(opaque(doc), opaque(repaired), folder)
             pdf_errors = (tasks.write_searchable(path, opaque(doc), opaque(repaired), folder, lang)
                           if pdf and doc.source is not SourceKind.TEXT_FILE else [])
             report = tasks.extract.with_options(**opts)(opaque(doc), opaque(repaired), extract_version())
             # named as its folder (the extraction names it after the file's stem, which may clash)
             report = report.model_copy(update={"report": name})
-            tasks.write_commitments(opaque(report), folder)
-            tasks.write_review(folder, name, opaque(report), opaque(repaired.corrections), gold_root)
+            tasks.write_outputs(folder, name, opaque(doc), opaque(repaired), opaque(report), gold_root)
             summary.update(
                 ok=True,
                 **outcome(doc, report, pdf_errors),

@@ -50,11 +50,6 @@ def analyse_layout(doc: Document) -> Document:
     return layout.analyse(doc.model_copy(deep=True))
 
 
-@task(name="write-document", cache_policy=NO_CACHE)
-def write_outputs(doc: Document, report_dir: Path) -> list[Path]:
-    return export.write_document(doc, report_dir)
-
-
 @task(name="repair", cache_policy=BY_CONTENT, persist_result=True)
 def repair(doc: Document, code: str) -> RepairResult:
     """OCR repair of the body lines; cached on the document and the repair rules' version."""
@@ -65,11 +60,6 @@ def repair(doc: Document, code: str) -> RepairResult:
 def extract(doc: Document, repaired: RepairResult, code: str) -> CommitmentReport:
     """Commitments from the repaired lines; cached on them and the extraction rules' version."""
     return process.extract_document(doc, repaired)
-
-
-@task(name="write-repair", cache_policy=NO_CACHE)
-def write_repair(doc: Document, repaired: RepairResult, report_dir: Path) -> None:
-    export.write_repair(process.clean_text(doc, repaired), repaired.corrections, report_dir)
 
 
 @task(name="write-searchable-pdf", cache_policy=NO_CACHE)
@@ -86,22 +76,21 @@ def write_searchable(path: Path, doc: Document, repaired: RepairResult, report_d
     return []
 
 
-@task(name="write-commitments", cache_policy=NO_CACHE)
-def write_commitments(report: CommitmentReport, report_dir: Path) -> None:
+@task(name="write-outputs", cache_policy=NO_CACHE)
+def write_outputs(report_dir: Path, name: str, doc: Document, repaired: RepairResult, report: CommitmentReport,
+                  gold_root: Path | None) -> Path:
+    """The report's files, in one task (each task run costs the run's Prefect server its events):
+    document.json and text.txt, clean.txt and corrections.jsonl, commitments.json/.csv and
+    review.html, beside the report's gold when `gold_root` has it (`pipeline.score.find_gold`: by
+    the input's content, else by name; an unreadable gold file is reported in the log and the page
+    is made without it). Returns review.html's path."""
     from pipeline.extract import commitments_to_csv_rows
-
-    export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)
-
-
-@task(name="write-review", cache_policy=NO_CACHE)
-def write_review(report_dir: Path, name: str, report: CommitmentReport, corrections: list,
-                 gold_root: Path | None) -> Path:
-    """review.html, beside the report's gold when `gold_root` has it (`pipeline.score.find_gold`:
-    by the input's content, else by name; an unreadable gold file is reported in the log and the
-    page is made without it)."""
-    from pipeline.report import write_review as write
+    from pipeline.report import write_review
     from pipeline.score import find_gold, load_report
 
+    export.write_document(doc, report_dir)
+    export.write_repair(process.clean_text(doc, repaired), repaired.corrections, report_dir)
+    export.write_commitments(report, *commitments_to_csv_rows(report), report_dir)
     gold_file = find_gold(gold_root, report.source_sha256, name) if gold_root else None
     gold = None
     if gold_file and gold_file.exists():
@@ -109,7 +98,7 @@ def write_review(report_dir: Path, name: str, report: CommitmentReport, correcti
             gold = load_report(gold_file)
         except ValueError as exc:
             get_run_logger().warning("review of %s made without gold: %s", name, exc)
-    return write(report_dir, report, gold, corrections)
+    return write_review(report_dir, report, gold, repaired.corrections)
 
 
 @task(name="build-catalog", cache_policy=NO_CACHE)

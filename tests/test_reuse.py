@@ -112,8 +112,8 @@ class _Spy:
     def with_options(self, **options):
         inner = self.flow.with_options(**options)
 
-        def run(path, out, name, *args):
-            self.ran.append(name)
-            return inner(path, out, name, *args)
+        def run(**parameters):
+            self.ran.append(parameters["name"])
+            return inner(**parameters)
 
         return run
