@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import progress
+from flows import pool, progress
 from flows.caching import BY_CONTENT
 from pipeline import export, ingest, layout, process, searchable
 from pipeline.errors import as_pipeline_error
@@ -33,7 +33,8 @@ def plan_pdf(path: Path, sha256: str, min_quality: float, code: str) -> list[pdf
     task_run_name="read-page-{plan.number}",
 )
 def read_page(path: Path, sha256: str, plan: pdf.PagePlan, dpi: int, lang: str, code: str) -> Page:
-    page = ingest.read_page(path, plan, dpi, lang)
+    with pool.page_slot():  # in a report worker: one of the run's page slots, shared by all reports
+        page = ingest.read_page(path, plan, dpi, lang)
     progress.page_done(str(path))
     return page
 
