@@ -127,6 +127,10 @@ class Document(BaseModel):
     def footnotes(self) -> list[Footnote]:
         return [f for p in self.pages for f in p.footnotes]
 
+    def tables(self) -> list[tuple[int, "Table"]]:
+        """Every table of the document with its page number, in page order."""
+        return [(p.number, t) for p in self.pages for t in p.tables]
+
 
 class Correction(BaseModel):
     page: int

@@ -41,7 +41,7 @@ def clean_text(doc: Document, repaired: RepairResult) -> str:
 def extract_document(doc: Document, repaired: RepairResult) -> CommitmentReport:
     from pipeline.extract import extract_commitments
 
-    report = extract_commitments(repaired.lines, doc.name, doc.footnotes())
+    report = extract_commitments(repaired.lines, doc.name, doc.footnotes(), tables=doc.tables())
     report.source_sha256 = doc.sha256
     return report
 

@@ -32,8 +32,10 @@ from pipeline.models import BBox, Cell, Line, Table, TableRow, Word
 Edge = tuple[str, float, float, float]
 """An axis-aligned segment in page points, origin top-left: ("h", y, x0, x1) or ("v", x, top, bottom)."""
 
-MARKS = frozenset("xX✓✔✗✘■☒☑●◼▪")
-"""A cell holding only one of these is a mark in its column (a level ticked in an IRM grid)."""
+MARKS = frozenset("xX✓✔✗✘■☒☑●◼▪√✅ü\uf0fb\uf0fc\uf0fd\uf0fe")
+"""A cell holding only one of these is a mark in its column (a level ticked in an IRM grid). "ü" and
+U+F0FB-U+F0FE are the ballot marks of the Wingdings font (✗ ✓ ☒ ☑ at 0xFB-0xFE) as a text layer
+without a Unicode map gives them."""
 
 # pdfplumber's defaults for its "lines" strategy (points): pieces of one border within SNAP of each
 # other are one border, collinear pieces less than JOIN apart are joined, borders meet within

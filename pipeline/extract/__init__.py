@@ -14,6 +14,8 @@ rule-based factories of this package, assembled from `pipeline/data/extract/pipe
     ogp_table     the summary table's rows; damaged titles recovered from it
     ogp_urls      each commitment's results link, rebuilt and checked against the table
     ogp_front     the country and the action plan, from the front matter
+    ogp_grid      levels ticked in the report's grids (IRM summary tables), given to their commitments
+    ogp_assessment  completion levels printed after their cue, the open-government answer, the star
 
 Every value keeps the page and line it was read from (`Commitment.evidence`, `Actor.evidence`),
 the rule that read it and that rule's confidence (`pipeline/extract/confidence.py`); doubts and
@@ -27,13 +29,13 @@ from typing import Iterable
 import spacy
 from spacy.language import Language
 
-from pipeline.extract import assessment, components, fields, links, orgs, progress  # noqa: F401  (registers the factories)
+from pipeline.extract import assessment, components, fields, grid, links, orgs, progress  # noqa: F401  (registers the factories)
 from pipeline.extract.confidence import evidence as rule_evidence
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import KEY, Block, Extraction, Section
 from pipeline.extract.text import BULLET, MARKER, build_text
 from pipeline.models import (Actor, Assessment, Commitment, CommitmentReport, Evidence, Footnote, IrmFinding, Line,
-                             Milestone)
+                             Milestone, Table)
 
 CONFIG = DATA / "pipeline.cfg"
 MAX_CHARS = 50_000_000
@@ -69,23 +71,48 @@ def build_pipeline() -> Language:
 
 
 def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Footnote] = (),
-                        nlp: Language | None = None) -> CommitmentReport:
+                        nlp: Language | None = None,
+                        tables: Iterable[tuple[int, Table]] = ()) -> CommitmentReport:
     """The commitments of one report, in the order the report presents them.
 
     `lines` are the repaired body lines in reading order (`RepairResult.lines`), each with its page
     and line. `footnotes` (the report's footnotes) are accepted for the stage's interface but not
     read: the annotation rules take a commitment's actors and links from its body text only.
-    `nlp`: another pipeline than the configured one (`load_pipeline` with overrides)."""
+    `nlp`: another pipeline than the configured one (`load_pipeline` with overrides).
+    `tables`: the report's tables as (page, `Table`) (`Document.tables()`); those whose marks tick
+    assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
+    lines, grids = _grids(list(lines), tables)
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map)
+    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids)
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
     return CommitmentReport(report=report, kind=ex.kind, country=ex.country, plan=ex.plan,
                             stated_count=ex.stated_count, flags=ex.flags,
                             commitments=[_commitment(ex, sec) for sec in ex.sections])
+
+
+def _grids(lines: list[Line], tables: Iterable[tuple[int, Table]]) -> tuple[list[Line], list[grid.Grid]]:
+    """The body lines without the lines of the grids among `tables`, and those grids, each placed
+    after the last body line before it."""
+    grids = []
+    for page, table in tables:
+        ticks = grid.read_ticks(table, page)
+        if ticks:
+            grids.append(grid.Grid(page=page, ticks=ticks, lines={n for c in table.cells() for n in c.lines}))
+    if not grids:
+        return lines, []
+    in_grid = {(g.page, n): g for g in grids for n in g.lines}
+    kept: list[Line] = []
+    for ln in lines:
+        g = in_grid.get((ln.page, ln.line))
+        if g is None:
+            kept.append(ln)
+        elif g.after < 0 and kept:
+            g.after = len(kept) - 1
+    return kept, grids
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",
@@ -97,6 +124,10 @@ def _evidence(ex: Extraction, line_indices: list[int], rule: str) -> Evidence:
     lines = [ex.lm.lines[i] for i in line_indices if ex.lm.lines[i].text.strip()]
     first = lines[0] if lines else ex.lm.lines[line_indices[0]]
     return rule_evidence(rule, first.page, first.line, " / ".join(ln.text.strip() for ln in lines))
+
+
+def _tick_evidence(tick: grid.Tick, rule: str) -> Evidence:
+    return rule_evidence(rule, tick.page, tick.line, tick.text)
 
 
 def _actor_rule(sec: Section, actor) -> str:
@@ -117,6 +148,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         evidence["section"] = _evidence(ex, [sec.part_line], "section.part_heading")
     if sec.status_line is not None:
         evidence["status"] = _evidence(ex, [sec.status_line], sec.status_rule)
+    elif sec.status_tick is not None:
+        evidence["status"] = _tick_evidence(sec.status_tick, sec.status_rule)
     if sec.url_lines:
         evidence["urls"] = _evidence(ex, sec.url_lines, sec.url_rule)
     irm = None
@@ -135,7 +168,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
                   for m in sec.milestones]
     assessments = []
     if sec.status is not None:
-        assessments.append(Assessment(level=sec.status, when=ex.assessment_when, by=ex.assessment_by,
+        when = (sec.status_tick.when if sec.status_tick is not None else None) or ex.assessment_when
+        assessments.append(Assessment(level=sec.status, when=when, by=ex.assessment_by,
                                       text=sec.status_text or "", evidence=evidence.get("status")))
     if sec.progress_pct is not None:
         evidence["progress_pct"] = _evidence(ex, [sec.progress_line], sec.progress_rule)
@@ -147,6 +181,11 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         assessments.append(Assessment(level=a.level, when=a.when, by=ex.assessment_by,
                                       text=" ".join(lm.lines[a.line].text.split()),
                                       evidence=_evidence(ex, [a.line], "assessment.printed")))
+    for t in sec.ticks:
+        if any((a.level, a.when) == (t.level, t.when or ex.assessment_when) for a in assessments):
+            continue  # the status, or printed in the text too
+        assessments.append(Assessment(level=t.level, when=t.when or ex.assessment_when, by=ex.assessment_by,
+                                      text=t.text, evidence=_tick_evidence(t, "assessment.grid_tick")))
     if irm is not None and irm.completion:
         assessments.append(Assessment(level=irm.completion, by="irm", text=irm.text, evidence=irm.evidence))
     return Commitment(
@@ -156,7 +195,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         section=sec.part,
         status=sec.status,
         status_text=sec.status_text,
-        status_page=lm.lines[sec.status_line].page if sec.status_line is not None else None,
+        status_page=(lm.lines[sec.status_line].page if sec.status_line is not None
+                     else sec.status_tick.page if sec.status_tick is not None else None),
         assessments=assessments,
         progress_pct=sec.progress_pct,
         open_gov=sec.open_gov or (irm.results if irm is not None else None),

@@ -9,7 +9,8 @@ In each commitment section, `ogp_assessment` reads
 
 A level is taken only within a few tokens of its cue, so prose that mentions a "limited" effort
 elsewhere is not an assessment. The section's status is the latest assessment's level when the
-report's own status reader found none. Results go to `doc.spans["ogp_assessments"]`.
+report's own status reader found none, the levels ticked in its grids (`ogp_grid`) included.
+Results go to `doc.spans["ogp_assessments"]`.
 """
 from __future__ import annotations
 
@@ -71,10 +72,14 @@ class AssessmentReader(PatternReader):
                         sec.open_gov = answer.split(":", 1)[1]
                 elif label == "STAR":
                     sec.starred = True
-            if sec.status is None and sec.assessments_found:
-                latest = max(sec.assessments_found, key=lambda a: ORDER.get(a.when, -1))
-                sec.status, sec.status_line = latest.level, latest.line
-                sec.status_rule = "status.latest_assessment"
-                sec.status_text = doc[latest.start:latest.end].text
+            if sec.status is None and (sec.assessments_found or sec.ticks):
+                # the latest moment; at one moment, a level printed in the text before one ticked in a grid
+                latest = max([*sec.assessments_found, *sec.ticks], key=lambda a: (ORDER.get(a.when, -1), isinstance(a, AssessmentFound)))
+                sec.status = latest.level
+                if isinstance(latest, AssessmentFound):
+                    sec.status_line, sec.status_rule = latest.line, "status.latest_assessment"
+                    sec.status_text = doc[latest.start:latest.end].text
+                else:
+                    sec.status_tick, sec.status_rule, sec.status_text = latest, "status.grid_tick", latest.text
         doc.spans[SPAN_KEY] = spans
         return doc

@@ -98,6 +98,8 @@ class Section:
     progress_rule: Optional[str] = None  # in the section or in a summary entry
     milestones: list = field(default_factory=list)  # MilestoneFound
     assessments_found: list = field(default_factory=list)  # assessment.AssessmentFound
+    ticks: list = field(default_factory=list)  # grid.Tick: levels ticked in a grid (completion)
+    status_tick: Optional[object] = None  # the grid.Tick the status was taken from
     open_gov: Optional[str] = None
     starred: Optional[bool] = None
 
@@ -142,6 +144,7 @@ class Extraction:
     body_size: Optional[float] = None  # median type size (or line height) of the body
     layout: Optional[str] = None  # how commitments were found: numbered | template | list
     flags: list[str] = field(default_factory=list)
+    grids: list = field(default_factory=list)  # grid.Grid: tables whose ticks are assessments
 
 
 def state(doc: Doc) -> Extraction:

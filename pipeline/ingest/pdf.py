@@ -458,7 +458,9 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
     into words at spaces, line changes and wide gaps; font size, name and weight from each word's
     first character; the indexes of invisible words (an OCR layer's) go to `hidden`. A soft hyphen
     ends its word with "-" where the line breaks after it (repair joins such a word as it joins any
-    hyphenated one) and is dropped elsewhere. (This loop is the ingest's hot path: plain
+    hyphenated one) and is dropped elsewhere. Rotated text (characters stacked in one column, each
+box above or below the last) stays one word per word (`_join_rotated` joins a label's words).
+(This loop is the ingest's hot path: plain
     comparisons rather than min/max calls, a third of its time.)"""
     if count <= 0:
         return []
@@ -471,23 +473,27 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
     fonts: dict[int, tuple[str | None, bool]] = {}  # per font handle: name, bold
     objects: dict[int, tuple] = {}  # per text object handle: what _font returns
     words: list[Word] = []
+    rotated: set[int] = set()  # indices of the words set vertically (rotated text)
     chars: list[str] = []
     first = 0
     x0 = x1 = y0 = y1 = 0.0
-    soft = False
+    cl = cr = ct = cb = 0.0  # the box of the word's last character
+    soft = vertical = False
 
     def flush() -> None:
-        nonlocal soft
+        nonlocal soft, vertical
         if chars:
             if soft:
                 chars.append("-")
             size, name, bold, shown = _font(textpage, first, fonts, objects)
             if not shown:
                 hidden.append(len(words))
+            if vertical:
+                rotated.add(len(words))
             words.append(Word(text="".join(chars), bbox=BBox(x0=x0, top=y0, x1=x1, bottom=y1),
                               font_size=size, bold=bold, font=name))
             chars.clear()
-        soft = False
+        soft = vertical = False
 
     i = 0
     while i < count:
@@ -507,7 +513,11 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
             if chars:
                 h = y1 - y0 if y1 - y0 > b - t else b - t
                 if abs(t - y0) > NEW_LINE_SHIFT * h or l < x0 or l - x1 > WORD_GAP * h:
-                    flush()
+                    # the next character of rotated text sits above or below the last, in its column
+                    if -0.5 < l - cl < 0.5 and -0.5 < r - cr < 0.5 and (-0.5 < t - cb < 0.5 or -0.5 < b - ct < 0.5):
+                        vertical = True
+                    else:
+                        flush()
                 elif soft:
                     soft = False  # a soft hyphen inside a line is invisible
             if chars:
@@ -520,9 +530,45 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
             else:
                 first, x0, x1, y0, y1 = i, l, r, t, b
             chars.append(ch)
+            cl, cr, ct, cb = l, r, t, b
         i += step
     flush()
-    return words
+    return _join_rotated(words, rotated, hidden) if rotated else words
+
+
+
+def _join_rotated(words: list[Word], rotated: set[int], hidden: list[int]) -> list[Word]:
+    """A rotated label's words (one after the other in the text, in one column, a space apart)
+    joined into one word: a table's column labels set vertically, as IRM grids set their levels,
+    are one cell's text each."""
+    out: list[Word] = []
+    last_rotated = False
+    hide = set(hidden)
+    hidden.clear()
+    for k, w in enumerate(words):
+        if k in rotated and last_rotated and _next_in_column(out[-1], w):
+            a = out[-1]
+            out[-1] = Word(text=f"{a.text} {w.text}", font_size=a.font_size, bold=a.bold, font=a.font,
+                           bbox=BBox(x0=min(a.bbox.x0, w.bbox.x0), top=min(a.bbox.top, w.bbox.top),
+                                     x1=max(a.bbox.x1, w.bbox.x1), bottom=max(a.bbox.bottom, w.bbox.bottom)))
+        else:
+            out.append(w)
+        if k in hide:
+            hidden.append(len(out) - 1)
+        last_rotated = k in rotated
+    return out
+
+
+ROTATED_GAP = 1.0
+"""Words of one rotated label are at most this many type sizes apart (a space)."""
+
+
+def _next_in_column(a: Word, b: Word) -> bool:
+    """Does rotated word `b` continue rotated word `a`: in the same column, just above or below it?"""
+    size = max(a.bbox.x1 - a.bbox.x0, b.bbox.x1 - b.bbox.x0)
+    overlap = min(a.bbox.x1, b.bbox.x1) - max(a.bbox.x0, b.bbox.x0)
+    gap = max(b.bbox.top - a.bbox.bottom, a.bbox.top - b.bbox.bottom)
+    return overlap > 0.5 * size and gap < ROTATED_GAP * size
 
 
 def _font(textpage, index: int, fonts: dict, objects: dict) -> tuple[float | None, str | None, bool | None, bool]:

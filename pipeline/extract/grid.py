@@ -1,0 +1,181 @@
+"""Assessments ticked in a grid: the tables of IRM reports in which a level is marked ("x", "✔",
+"■") in its column (`pipeline/data/extract/grid.tsv`).
+
+A mark's level is the label of the nearest header cell above it that covers its column ("Limitado"
+under "Cumplimiento", "Marginalmente" under "¿Se avanzó en la apertura del Gobierno?"); its moment
+is a label of its row or of its header ("Medio término", "Fin de término"); the commitment it
+assesses is the one its row names (a number, "Compromiso 1.1", or a title), else — for a table that
+names at most one commitment — the one whose section holds the table. Ticks of grids the legend does
+not know (Especificidad, Impacto potencial) are no assessment.
+
+`read_ticks` is a pure function of one `Table`. `extract_commitments` reads the ticks before the
+Doc is built and leaves those grids' lines out of the Doc's text (a grid is not prose: its header
+words "No iniciado Limitado Sustancial" would read as a status), and `ogp_grid` gives each tick to
+its commitment through the `Extraction` state.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+from rapidfuzz import fuzz, process
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.extract.gazetteer import DATA
+from pipeline.extract.state import Section, state
+from pipeline.extract.text import fold
+from pipeline.models import Cell, Table
+
+LEGEND = DATA / "grid.tsv"
+TITLE_CUTOFF = 85
+"""How close (rapidfuzz token-set ratio) a row label must be to a commitment's title to name it."""
+
+_NUMBER = re.compile(r"^\s*(?:compromiso\s*(?:n(?:ro|um|o|°|º)?\.?\s*)?)?(\d{1,2}(?:\.\d{1,2})?|[ivxl]{1,6})(?=[\s.:)\-–]|$)[\s.:)\-–]*",
+                     re.IGNORECASE)
+
+
+@dataclass
+class Legend:
+    levels: dict[str, tuple[str, str]] = field(default_factory=dict)  # folded label → (kind, value)
+    moments: list[tuple[str, str]] = field(default_factory=list)  # (folded label, value), longest first
+
+    def level(self, text: str) -> Optional[tuple[str, str]]:
+        return self.levels.get(_key(text))
+
+    def when(self, text: str) -> Optional[str]:
+        key = f" {_key(text)} "
+        return next((value for label, value in self.moments if f" {label} " in key), None)
+
+
+@lru_cache(maxsize=1)
+def legend() -> Legend:
+    text = LEGEND.read_text(encoding="utf-8")
+    rows = csv.DictReader(io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))),
+                          delimiter="\t")
+    out = Legend()
+    for row in rows:
+        if row["kind"] == "when":
+            out.moments.append((_key(row["label"]), row["value"]))
+        else:
+            out.levels[_key(row["label"])] = (row["kind"], row["value"])
+    out.moments.sort(key=lambda m: -len(m[0]))
+    return out
+
+
+def _key(text: str) -> str:
+    return " ".join(fold(text).replace("¿", " ").replace("?", " ").strip(" .:;,*()").split())
+
+
+@dataclass
+class Tick:
+    """One mark of a grid read as an assessment."""
+
+    kind: str  # completion | open_gov
+    level: str
+    when: Optional[str]
+    page: int
+    line: Optional[int]  # the page line (`Line.line`) of the mark, else of its row's label
+    number: Optional[str] = None  # the commitment number its row prints
+    title: Optional[str] = None  # its row's label without the number
+    text: str = ""  # the row label, the level label and the mark, as printed
+
+
+@dataclass
+class Grid:
+    """A table whose ticks are assessments, where it sits among the body lines."""
+
+    page: int
+    ticks: list[Tick]
+    lines: set[int]  # the page lines (`Line.line`) of its cells
+    after: int = -1  # index of the last body line before it (`LineMap.lines`), -1 before all
+
+
+def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tick]:
+    """The assessments a table's marks give, in reading order (row by row, left to right)."""
+    known = known or legend()
+    cells = [c for c in table.cells() if c.text.strip() or c.mark]
+    ticks = []
+    for cell in sorted((c for c in cells if c.mark), key=lambda c: (c.row, c.column)):
+        above = sorted((c for c in cells if not c.mark and c.row + c.row_span <= cell.row and _shares_columns(c, cell)),
+                       key=lambda c: -c.row)
+        header = next(((c, known.level(c.text)) for c in above if known.level(c.text)), None)
+        if header is None:
+            continue
+        label_cells = sorted((c for c in cells if not c.mark and c.column + c.column_span <= cell.column
+                              and _shares_rows(c, cell)), key=lambda c: c.column)
+        labels = [" ".join(c.text.split()) for c in label_cells]
+        # a moment is a label of every row the mark spans (a mark over both moments has none)
+        covering = [c.text for c in label_cells if c.row <= cell.row and c.row + c.row_span >= cell.row + cell.row_span]
+        when = next((w for w in map(known.when, covering + [c.text for c in above]) if w), None)
+        number, title = _names(labels, known)
+        line = (cell.lines or next((c.lines for c in label_cells if c.lines), None) or [None])[0]
+        (kind, level), level_cell = header[1], header[0]
+        ticks.append(Tick(kind=kind, level=level, when=when, page=page, line=line, number=number, title=title,
+                          text=" / ".join(labels + [" ".join(level_cell.text.split()), cell.mark])))
+    return ticks
+
+
+def _shares_columns(a: Cell, b: Cell) -> bool:
+    return a.column < b.column + b.column_span and b.column < a.column + a.column_span
+
+
+def _shares_rows(a: Cell, b: Cell) -> bool:
+    return a.row < b.row + b.row_span and b.row < a.row + a.row_span
+
+
+def _names(labels: list[str], known: Legend) -> tuple[Optional[str], Optional[str]]:
+    """The commitment a row's labels name: (its number as printed, its title), from the first
+    label that is not a moment."""
+    for text in labels:
+        if known.when(text) and len(text.split()) <= 4:
+            continue
+        m = _NUMBER.match(text)
+        if m:
+            rest = text[m.end():].strip()
+            return m.group(1).upper() if m.group(1).isalpha() else m.group(1), rest or None
+        return None, text
+    return None, None
+
+
+@Language.factory("ogp_grid")
+def make_grid(nlp: Language, name: str):
+    return GridReader()
+
+
+class GridReader:
+    """Gives each tick of `Extraction.grids` to its commitment (`Section.ticks`); the open-government
+    level where the text gave none."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        if not ex.grids or not ex.sections:
+            return doc
+        by_number = {sec.number: sec for sec in ex.sections if sec.number_printed}
+        titles = [sec.title for sec in ex.sections]
+        for grid in ex.grids:
+            named = {t.number or t.title for t in grid.ticks if t.number or t.title}
+            holder = _holder(ex.sections, grid.after) if len(named) <= 1 else None
+            for tick in grid.ticks:
+                sec = by_number.get(tick.number) if tick.number else None
+                if sec is None and tick.title:
+                    best = process.extractOne(fold(tick.title), [fold(t) for t in titles], scorer=fuzz.token_set_ratio,
+                                              score_cutoff=TITLE_CUTOFF)
+                    sec = ex.sections[best[2]] if best else None
+                sec = sec or holder
+                if sec is None:
+                    continue
+                if tick.kind == "open_gov":
+                    sec.open_gov = sec.open_gov or tick.level
+                elif all((t.level, t.when) != (tick.level, tick.when) for t in sec.ticks):
+                    sec.ticks.append(tick)
+        return doc
+
+
+def _holder(sections: list[Section], after: int) -> Optional[Section]:
+    """The section whose lines hold body line `after` (the table follows it)."""
+    return next((sec for sec in reversed(sections) if sec.first_line <= after), None) if after >= 0 else None

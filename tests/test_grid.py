@@ -1,0 +1,187 @@
+"""Assessments ticked in a grid (IRM reports): small exact tables read by `grid.read_ticks`, then a
+born-digital IRM end-of-term report (synthetic, drawn with ruled tables as the IRM template draws
+them) read end to end: each mark's level from its column, its moment from its row, its commitment
+from its row or from the section the table sits in."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.extract import extract_commitments
+from pipeline.extract.grid import read_ticks
+from pipeline.ingest import pdf
+from pipeline.ingest import load
+from pipeline.models import BBox, Cell, Table, TableRow
+from pipeline.repair import repair_lines
+
+REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+COMPLETION = ["No iniciado", "Limitado", "Sustancial", "Completo"]
+OPEN_GOV = ["Empeoró", "No cambió", "Marginalmente", "Significativamente", "Excepcionalmente"]
+
+
+def table(rows: list[list[tuple]]) -> Table:
+    """A table from rows of (column, text[, column_span[, row_span]]) cells; a one-character text
+    of the mark set is a mark."""
+    out = []
+    for r, row in enumerate(rows):
+        cells = []
+        for spec in row:
+            column, text, span, rspan = (*spec, 1, 1)[:4]
+            mark = text if text in ("x", "✔", "■") else None
+            cells.append(Cell(row=r, column=column, column_span=span, row_span=rspan, text=text, mark=mark,
+                              bbox=BBox(x0=column * 10, top=r * 10, x1=(column + span) * 10, bottom=(r + rspan) * 10),
+                              lines=[100 + r]))
+        out.append(TableRow(bbox=BBox(x0=0, top=r * 10, x1=100, bottom=r * 10 + 10), cells=cells))
+    return Table(bbox=BBox(x0=0, top=0, x1=100, bottom=len(rows) * 10), method="ruling-lines", columns=10, rows=out)
+
+
+def test_a_summary_table_gives_each_numbered_row_its_level():
+    grid = table([[(0, "Compromiso"), (1, "No iniciado"), (2, "Limitado"), (3, "Sustancial"), (4, "Completo")],
+                  [(0, "1. Datos abiertos"), (3, "x")],
+                  [(0, "2. Compras"), (4, "x")],
+                  [(0, "III) Salud"), (1, "x")]])
+    ticks = read_ticks(grid, page=4)
+    assert [(t.number, t.title, t.kind, t.level, t.when) for t in ticks] == [
+        ("1", "Datos abiertos", "completion", "sustancial", None),
+        ("2", "Compras", "completion", "completo", None),
+        ("III", "Salud", "completion", "no_iniciado", None)]
+    assert (ticks[0].page, ticks[0].line, ticks[0].text) == (4, 101, "1. Datos abiertos / Sustancial / x")
+
+
+def test_group_headings_moments_in_rows_and_other_grids_ignored():
+    """The IRM template's table: a group heading over its levels, the commitment's label spanning
+    its two moments, the open-government answer once; ticks under Especificidad are no assessment."""
+    grid = table([
+        [(0, "Resumen del compromiso", 2, 2), (2, "Especificidad", 2), (4, "Cumplimiento", 4), (8, "¿Se avanzó en la apertura del Gobierno?", 2)],
+        [(2, "Baja"), (3, "Alta"), (4, "No iniciado"), (5, "Limitado"), (6, "Sustancial"), (7, "Completo"), (8, "No cambió"), (9, "Marginalmente")],
+        [(0, "Compromiso 1.2 Compras abiertas", 1, 2), (1, "Medio término"), (3, "✔", 1, 2), (5, "✔"), (9, "✔", 1, 2)],
+        [(1, "Fin de término"), (6, "✔")]])
+    ticks = read_ticks(grid, page=1)
+    assert [(t.number, t.kind, t.level, t.when) for t in ticks] == [
+        ("1.2", "completion", "limitado", "mid_term"),
+        ("1.2", "open_gov", "marginal", None),
+        ("1.2", "completion", "sustancial", "end_of_term")]
+
+
+def test_a_table_without_marks_or_without_known_levels_gives_nothing():
+    assert read_ticks(table([[(0, "Hito"), (1, "Fecha")], [(0, "Portal"), (1, "2020")]]), page=1) == []
+    assert read_ticks(table([[(0, "Impacto potencial"), (1, "Menor"), (2, "Moderado")], [(0, "1. Datos"), (2, "x")]]),
+                      page=1) == []
+
+
+# ------------------------------------------------------------------ an IRM report, end to end
+COMMITMENTS = [  # number, title, responsible, mid-term, end of term (indices into COMPLETION), open-gov answer
+    ("1.1", "Portal nacional de datos abiertos", "Ministerio de Modernización", 1, 2, 2),
+    ("1.2", "Compras públicas abiertas", "Dirección de Contrataciones Públicas", 0, 1, 1),
+    ("2.1", "Presupuesto ciudadano", "Ministerio de Hacienda", 2, 3, 3),
+]
+
+
+def _cell(doc, x, y, w, h, text="", size=6.0, rotated=False):
+    doc.rect(x, y, w, h)
+    doc.set_font("Sans", size=size)
+    if rotated:  # set vertically, read from the bottom up
+        with doc.rotation(90, x + w / 2 + size / 3, y + h - 3):
+            doc.text(x + w / 2 + size / 3, y + h - 3, text)
+    else:
+        doc.text(x + 2, y + 8, text)
+
+
+def _irm_pdf(path: Path, rotated: bool) -> None:
+    """An IRM end-of-term report: a front page with the summary table of all commitments (their
+    end-of-term level ticked), then one page per commitment: heading, prose, fields, and the
+    template's table (Cumplimiento at mid-term and end of term, the open-government answer), its
+    level labels set vertically (`rotated`) as the IRM template sets them, or across."""
+    from fpdf import FPDF
+
+    doc = FPDF(unit="pt", format="A4", orientation="L")
+    doc.add_font("Sans", fname=REGULAR)
+    doc.add_page()
+    doc.set_font("Sans", size=14)
+    doc.text(40, 50, "Mecanismo de Revisión Independiente (IRM): Informe de fin de término 2018-2020")
+    doc.set_font("Sans", size=10)
+    doc.text(40, 80, "Tabla 1. Cumplimiento de los compromisos al final del plan de acción")
+    x0, top, label_w, col_w, row_h = 40.0, 95.0, 260.0, 80.0, 22.0
+    _cell(doc, x0, top, label_w, row_h, "Compromiso", size=8)
+    for k, level in enumerate(COMPLETION):
+        _cell(doc, x0 + label_w + k * col_w, top, col_w, row_h, level, size=8)
+    for r, (number, title, _, _, end, _) in enumerate(COMMITMENTS, start=1):
+        y = top + r * row_h
+        _cell(doc, x0, y, label_w, row_h, f"{number}. {title}", size=8)
+        for k in range(len(COMPLETION)):
+            _cell(doc, x0 + label_w + k * col_w, y, col_w, row_h, "✔" if k == end else "", size=8)
+    doc.set_font("Sans", size=10)
+    doc.text(40, top + (len(COMMITMENTS) + 1) * row_h + 30, "El informe evalúa tres compromisos del plan.")
+    for number, title, responsible, mid, end, answer in COMMITMENTS:
+        doc.add_page()
+        doc.set_font("Sans", size=13)
+        doc.text(40, 50, f"Compromiso {number}: {title}")
+        doc.set_font("Sans", size=10)
+        doc.text(40, 75, "Texto del compromiso: el gobierno publicará la información en formatos abiertos.")
+        doc.text(40, 92, f"Institución responsable: {responsible}")
+        doc.text(40, 109, "Fecha de inicio: enero de 2019. Fecha de término: junio de 2020.")
+        x, y, lw, ww, cw, gw, h = 20.0, 130.0, 150.0, 62.0, 58.0, 68.0, 20.0
+        if rotated:
+            cw = gw = 24.0
+        lh = 70.0 if rotated else h  # the level labels' row
+        _cell(doc, x, y, lw + ww, h + lh, "Resumen del compromiso")
+        _cell(doc, x + lw + ww, y, 4 * cw, h, "Cumplimiento")
+        _cell(doc, x + lw + ww + 4 * cw, y, 5 * gw, h, "¿Se avanzó en la apertura del Gobierno?")
+        for k, level in enumerate(COMPLETION):
+            _cell(doc, x + lw + ww + k * cw, y + h, cw, lh, level, rotated=rotated)
+        for k, level in enumerate(OPEN_GOV):
+            _cell(doc, x + lw + ww + 4 * cw + k * gw, y + h, gw, lh, level, rotated=rotated)
+        y += lh - h
+        _cell(doc, x, y + 2 * h, lw, 2 * h, f"{number}. {title}")
+        for row, (moment, level) in enumerate([("Medio término", mid), ("Fin de término", end)]):
+            yy = y + (2 + row) * h
+            _cell(doc, x + lw, yy, ww, h, moment)
+            for k in range(len(COMPLETION)):
+                _cell(doc, x + lw + ww + k * cw, yy, cw, h, "✔" if k == level else "")
+        for k in range(len(OPEN_GOV)):
+            _cell(doc, x + lw + ww + 4 * cw + k * gw, y + 2 * h, gw, 2 * h, "✔" if k == answer else "")
+        doc.set_font("Sans", size=10)
+        doc.text(40, y + 4 * h + 30, "El IRM considera que el compromiso abrió el acceso a la información pública.")
+    doc.output(str(path))
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["labels-across", "labels-rotated"])
+def irm_report(tmp_path_factory, request):
+    path = tmp_path_factory.mktemp("irm") / "irm.pdf"
+    _irm_pdf(path, rotated=request.param)
+    doc = load(path)
+    repaired = repair_lines(doc.body_lines(), doc.footnotes())
+    return extract_commitments(repaired.lines, doc.name, doc.footnotes(), tables=doc.tables())
+
+
+def test_an_irm_report_reads_its_levels_from_the_grids(irm_report):
+    assert irm_report.kind == "irm_end_of_term"
+    assert [(c.number, c.title) for c in irm_report.commitments] == [(n, t) for n, t, *_ in COMMITMENTS]
+    for c, (_, _, _, mid, end, answer) in zip(irm_report.commitments, COMMITMENTS):
+        levels = ["no_iniciado", "limitado", "sustancial", "completo"]
+        assert c.status == levels[end], c.number
+        assert sorted((a.level, a.when) for a in c.assessments) == sorted(
+            [(levels[end], "end_of_term"), (levels[mid], "mid_term")]), c.number
+        assert c.open_gov == ["empeoro", "no_cambio", "marginal", "significativo", "excepcional"][answer]
+        assert c.evidence["status"].rule == "status.grid_tick"
+        assert c.evidence["status"].page in c.pages or c.evidence["status"].page == 1
+
+
+def test_an_irm_reports_grid_words_are_not_read_as_prose(irm_report):
+    """The grid's header ("Cumplimiento No iniciado Limitado …") never reaches the text readers:
+    no assessment without its mark."""
+    for c in irm_report.commitments:
+        assert {a.evidence.rule for a in c.assessments if a.level} == {"assessment.grid_tick", "status.grid_tick"}, c.number
+
+
+def test_rotated_labels_are_one_word_each(tmp_path):
+    """Characters set vertically (PDFium gives each its own box, one above the other) make one
+    word per label, spaces kept: the grid's header cells read "No iniciado", not letters."""
+    import pypdfium2 as pdfium
+
+    _irm_pdf(tmp_path / "irm.pdf", rotated=True)
+    layer = pdf._read_layer(pdfium.PdfDocument(tmp_path / "irm.pdf")[1])
+    texts = [w.text for w in layer.words]
+    for label in COMPLETION + OPEN_GOV:
+        assert label in texts
