@@ -163,7 +163,6 @@ def test_a_run_with_an_internal_error_exits_with_the_internal_code(tmp_path, mon
         assert res.exit_code == code, res.output
 
 
-@pytest.mark.slow
 def test_ogp_run_without_tesseract_names_the_missing_dependency(sample_pdfs, tmp_path):
     folder, _, _ = sample_pdfs
     bin_dir = tmp_path / "bin"  # a PATH without tesseract

@@ -285,10 +285,9 @@ def test_pdf_versions_score_like_the_text(variant, pdf_reports, gold, seed_score
     assert score["urls"]["correct"] == len(gold.commitments), score["urls"]["wrong"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("dpi, settings", [
     (200, ScanSettings(tilt=0.8, blur=0.7, noise=0.10, jpeg=60)),
-    (300, ScanSettings(tilt=1.0, blur=0.8, noise=0.10, jpeg=70)),
+    pytest.param(300, ScanSettings(tilt=1.0, blur=0.8, noise=0.10, jpeg=70), marks=pytest.mark.slow),
 ], ids=["200dpi-jpeg60", "300dpi-tilt1-jpeg70"])
 def test_scans_made_otherwise_score_like_the_text(dpi, settings, gold, seed_score, tmp_path):
     """The gold pages scanned with settings the other tests do not use (more tilt, blur and noise,

@@ -162,7 +162,6 @@ def test_a_page_too_large_to_render_is_a_named_page_error(tmp_path, make, what):
     assert page.lines == [] and [e.error for e in page.errors] == ["PageTooLarge"]
 
 
-@pytest.mark.slow
 def test_mendoza_tracker_screenshots_reach_text_txt(tmp_path):
     """The plan's commitment tracker pages are screenshots with only the running footer as text:
     their titles, "Cumplimiento" and percentages end up in `ogp run`'s text.txt."""

@@ -142,7 +142,6 @@ def test_a_second_process_is_refused_while_the_first_holds_the_folder_and_not_af
     later.wait()
 
 
-@pytest.mark.slow
 def test_ogp_run_refuses_a_folder_another_run_holds_and_leaves_its_temp_files(tmp_path):
     from tests.conftest import SEED
 

@@ -5,8 +5,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from flows import reuse
 from tests.conftest import SEED
 
@@ -65,7 +63,6 @@ def test_an_unreadable_input_has_no_key_and_is_never_reused(tmp_path):
     assert plan.keys == {missing: None} and not plan.reused
 
 
-@pytest.mark.slow
 def test_a_run_where_nothing_changed_starts_no_flow(prefect_harness, tmp_path, monkeypatch):
     import flows.report as report_flow
     from flows.report import process_corpus

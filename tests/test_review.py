@@ -194,7 +194,6 @@ def test_score_summary_lists_misses_and_escapes_text(tmp_path, gold, case):
     assert table.row_count == 3 and len(table.columns) == len(HEADERS)
 
 
-@pytest.mark.slow
 def test_browser_shows_the_highlights_runs_no_script_and_loads_nothing(tmp_path, page, case):
     from selenium import webdriver
     from selenium.common.exceptions import NoAlertPresentException

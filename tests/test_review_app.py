@@ -302,7 +302,6 @@ def _left_the_page(element):
     return gone
 
 
-@pytest.mark.slow
 def test_in_chromium_a_corrected_status_and_an_added_actor_reach_the_gold_and_ogp_score(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -211,7 +211,6 @@ def test_a_pdf_that_cannot_be_given_a_layer_is_a_typed_failure_and_a_partial_rep
 
 
 # --------------------------------------------------------------------------- the flow's output
-@pytest.mark.slow
 def test_ogp_run_writes_searchable_pdf_unless_told_not_to(prefect_harness, tmp_path, monkeypatch):
     import pipeline.searchable
     from flows.report import process_corpus
@@ -259,7 +258,6 @@ def test_sample_scan_has_the_repaired_words_on_their_pages(lang, tmp_path):
         assert len(found) >= 0.9 * len(accented) and len(found) >= 10, set(accented) - set(found)
 
 
-@pytest.mark.slow
 def test_gold_page_scan_has_the_repaired_words_on_their_pages(gold_page_pdfs, tmp_path):
     """The scan of the seed's 26 gold pages the extraction tests read: each applied correction on its
     page, ten accented words of each gold page on its page, the scan as it was, PDF/A-2b."""
@@ -276,7 +274,6 @@ def test_gold_page_scan_has_the_repaired_words_on_their_pages(gold_page_pdfs, tm
         assert [x for x in accented if x not in texts[n]] == [], n + 1
 
 
-@pytest.mark.slow
 def test_a_reocrd_page_loses_its_old_layer_and_a_text_page_keeps_its_own(gold_page_pdfs, tmp_path):
     """The poor-layer version: pages OCR'd again carry only the repaired layer (the old invisible one
     is stripped), pages read from their layer are copied with it."""

@@ -17,7 +17,6 @@ def test_a_configured_server_is_used_and_nothing_is_started(monkeypatch):
     assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4200/api"
 
 
-@pytest.mark.slow
 def test_the_runs_own_server_answers_and_stops_with_the_run(monkeypatch, tmp_path):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
@@ -31,7 +30,6 @@ def test_the_runs_own_server_answers_and_stops_with_the_run(monkeypatch, tmp_pat
     assert "PREFECT_API_URL" not in os.environ and proc.poll() is not None
 
 
-@pytest.mark.slow
 def test_a_server_that_cannot_start_is_named(monkeypatch, tmp_path):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
