@@ -185,3 +185,46 @@ def test_rotated_labels_are_one_word_each(tmp_path):
     texts = [w.text for w in layer.words]
     for label in COMPLETION + OPEN_GOV:
         assert label in texts
+
+
+def test_a_totals_table_counts_per_level_in_rows_or_under_columns():
+    from pipeline.extract.grid import read_totals
+
+    rows = read_totals(table([[(0, "Nivel de cumplimiento"), (1, "Compromisos"), (2, "%")],
+                              [(0, "Completados"), (1, "5"), (2, "38%")],
+                              [(0, "Avance sustancial"), (1, "3"), (2, "23%")],
+                              [(0, "Limitado"), (1, "5"), (2, "38%")],
+                              [(0, "Total"), (1, "13"), (2, "100%")]]), page=9)
+    assert (rows.page, rows.counts, rows.total) == (9, {"completo": 5, "sustancial": 3, "limitado": 5}, 13)
+    across = read_totals(table([[(0, ""), (1, "No iniciado"), (2, "Limitado"), (3, "Sustancial"), (4, "Completo"), (5, "Total")],
+                                [(0, "Total"), (1, "0"), (2, "4"), (3, "6"), (4, "2"), (5, "12")]]), page=2)
+    assert (across.counts, across.total) == ({"no_iniciado": 0, "limitado": 4, "sustancial": 6, "completo": 2}, 12)
+    assert read_totals(table([[(0, "Hito"), (1, "Meses")], [(0, "Completado"), (1, "3")]]), page=1) is None
+
+
+def test_a_totals_table_that_disagrees_with_the_statuses_read_is_flagged():
+    from pipeline.models import Line
+
+    text = ("Compromiso 1: Datos abiertos\nCumplimiento: Completo.\n\n"
+            "Compromiso 2: Compras\nCumplimiento: Limitado.\n\n")
+    lines = [Line(text=t, page=1, line=n) for n, t in enumerate(text.splitlines(), 1)]
+    agrees = table([[(0, "Completo"), (1, "1")], [(0, "Limitado"), (1, "1")], [(0, "Total"), (1, "2")]])
+    differs = table([[(0, "Completo"), (1, "2")], [(0, "Limitado"), (1, "1")], [(0, "Total"), (1, "3")]])
+    report = extract_commitments(lines, "r", tables=[(3, agrees)])
+    assert [c.status for c in report.commitments] == ["completo", "limitado"]
+    assert report.flags == []
+    report = extract_commitments(lines, "r", tables=[(3, differs)])
+    assert report.flags == ["the totals table on page 3 counts 2 commitment(s) 'completo', the statuses read 1",
+                            "the totals table on page 3 counts 3 commitments; 2 were found"]
+
+
+def test_a_grid_row_naming_a_commitment_no_section_holds_is_flagged():
+    from pipeline.models import Line
+
+    lines = [Line(text=t, page=2, line=n) for n, t in enumerate(
+        ["Compromiso 1: Datos abiertos", "El portal publica datos.", "", "Compromiso 2: Compras", "Texto."], 1)]
+    summary = table([[(0, "Compromiso"), (1, "Limitado"), (2, "Completo")],
+                     [(0, "1. Datos abiertos"), (2, "x")], [(0, "2. Compras"), (1, "x")], [(0, "3. Salud"), (1, "x")]])
+    report = extract_commitments(lines, "r", tables=[(1, summary)])
+    assert [(c.number, c.status) for c in report.commitments] == [("1", "completo"), ("2", "limitado")]
+    assert report.flags == ["a table on page 1 ticks a level for commitment 3, which was not found as a section"]

@@ -16,6 +16,7 @@ rule-based factories of this package, assembled from `pipeline/data/extract/pipe
     ogp_front     the country and the action plan, from the front matter
     ogp_grid      levels ticked in the report's grids (IRM summary tables), given to their commitments
     ogp_assessment  completion levels printed after their cue, the open-government answer, the star
+    ogp_totals    the statuses read compared with the report's totals tables (flags)
 
 Every value keeps the page and line it was read from (`Commitment.evidence`, `Actor.evidence`),
 the rule that read it and that rule's confidence (`pipeline/extract/confidence.py`); doubts and
@@ -83,10 +84,10 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
-    lines, grids = _grids(list(lines), tables)
+    lines, grids, totals = _tables(list(lines), tables)
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids)
+    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals)
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
     return CommitmentReport(report=report, kind=ex.kind, country=ex.country, plan=ex.plan,
@@ -94,25 +95,33 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
                             commitments=[_commitment(ex, sec) for sec in ex.sections])
 
 
-def _grids(lines: list[Line], tables: Iterable[tuple[int, Table]]) -> tuple[list[Line], list[grid.Grid]]:
-    """The body lines without the lines of the grids among `tables`, and those grids, each placed
-    after the last body line before it."""
-    grids = []
+def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
+            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals]]:
+    """Among `tables`, the grids (levels ticked) and the totals tables (commitments counted per
+    level); the body lines without theirs (table data, not prose), each grid placed after the last
+    body line before it."""
+    grids, totals, table_lines = [], [], set()
     for page, table in tables:
         ticks = grid.read_ticks(table, page)
+        counted = None if ticks else grid.read_totals(table, page)
         if ticks:
             grids.append(grid.Grid(page=page, ticks=ticks, lines={n for c in table.cells() for n in c.lines}))
-    if not grids:
-        return lines, []
+        elif counted:
+            totals.append(counted)
+        if ticks or counted:
+            table_lines |= {(page, n) for c in table.cells() for n in c.lines}
+    if not table_lines:
+        return lines, grids, totals
     in_grid = {(g.page, n): g for g in grids for n in g.lines}
     kept: list[Line] = []
     for ln in lines:
-        g = in_grid.get((ln.page, ln.line))
-        if g is None:
+        if (ln.page, ln.line) not in table_lines:
             kept.append(ln)
-        elif g.after < 0 and kept:
+            continue
+        g = in_grid.get((ln.page, ln.line))
+        if g is not None and g.after < 0 and kept:
             g.after = len(kept) - 1
-    return kept, grids
+    return kept, grids, totals
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

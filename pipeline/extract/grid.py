@@ -8,16 +8,22 @@ assesses is the one its row names (a number, "Compromiso 1.1", or a title), else
 names at most one commitment — the one whose section holds the table. Ticks of grids the legend does
 not know (Especificidad, Impacto potencial) are no assessment.
 
-`read_ticks` is a pure function of one `Table`. `extract_commitments` reads the ticks before the
-Doc is built and leaves those grids' lines out of the Doc's text (a grid is not prose: its header
-words "No iniciado Limitado Sustancial" would read as a status), and `ogp_grid` gives each tick to
-its commitment through the `Extraction` state.
+A totals table counts the commitments at each level ("Completado | 5 / Avance sustancial | 3 /
+Total | 8", or a row "Total" under the levels' columns): `ogp_totals` compares it with the statuses
+read and flags each difference on the report, as it flags a commitment a grid names that no section
+holds.
+
+`read_ticks` and `read_totals` are pure functions of one `Table`. `extract_commitments` reads them
+before the Doc is built and leaves those tables' lines out of the Doc's text (a grid is not prose:
+its header words "No iniciado Limitado Sustancial" would read as a status), and `ogp_grid` gives
+each tick to its commitment through the `Extraction` state.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -45,7 +51,11 @@ class Legend:
     moments: list[tuple[str, str]] = field(default_factory=list)  # (folded label, value), longest first
 
     def level(self, text: str) -> Optional[tuple[str, str]]:
-        return self.levels.get(_key(text))
+        key = _key(text)
+        found = self.levels.get(key)
+        if found is None and key.endswith("s"):  # a plural label ("Completados", "Sustanciales")
+            found = self.levels.get(" ".join(_singular(w) for w in key.split()))
+        return found
 
     def when(self, text: str) -> Optional[str]:
         key = f" {_key(text)} "
@@ -65,6 +75,12 @@ def legend() -> Legend:
             out.levels[_key(row["label"])] = (row["kind"], row["value"])
     out.moments.sort(key=lambda m: -len(m[0]))
     return out
+
+
+def _singular(word: str) -> str:
+    if word.endswith("les") or word.endswith("res"):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
 
 
 def _key(text: str) -> str:
@@ -120,6 +136,54 @@ def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tic
     return ticks
 
 
+@dataclass
+class Totals:
+    """A table that counts the commitments at each level ("Completado | 5", or a row "Total" under
+    the levels' columns): a cross-check of the statuses read."""
+
+    page: int
+    counts: dict[str, int]  # completion level → commitments
+    total: Optional[int] = None
+
+
+_COUNT = re.compile(r"^\d{1,3}$")
+
+
+def read_totals(table: Table, page: int, known: Legend | None = None) -> Optional[Totals]:
+    """The counts per completion level a table prints: rows labelled by a level (and "Total"), a
+    count beside each; or a row labelled "Total" whose counts sit under the levels' columns."""
+    known = known or legend()
+    counts: dict[str, int] = {}
+    total = None
+    for row in table.rows:
+        texts = [c for c in row.cells if c.text.strip()]
+        count = next((int(c.text.strip()) for c in texts[1:] if _COUNT.match(c.text.strip())), None)
+        if len(texts) < 2 or count is None:
+            continue
+        level = known.level(texts[0].text)
+        if level and level[0] == "completion":
+            counts[level[1]] = counts.get(level[1], 0) + count
+        elif _key(texts[0].text).startswith("total"):
+            total = count
+    if not counts:  # the levels across, a row "Total" of counts under them
+        cells = [c for c in table.cells() if c.text.strip() and not c.mark]
+        for row in table.rows:
+            texts = [c for c in row.cells if c.text.strip()]
+            if not texts or not _key(texts[0].text).startswith("total"):
+                continue
+            for c in (c for c in texts[1:] if _COUNT.match(c.text.strip())):
+                header = next((h.text for h in sorted(cells, key=lambda h: -h.row)
+                               if h.row + h.row_span <= c.row and _shares_columns(h, c)), "")
+                level = known.level(header)
+                if level and level[0] == "completion":
+                    counts[level[1]] = counts.get(level[1], 0) + int(c.text.strip())
+                elif _key(header).startswith("total"):
+                    total = int(c.text.strip())
+    if not counts or (len(counts) < 2 and total is None):
+        return None  # one level beside a number is no count of the report's commitments
+    return Totals(page=page, counts=counts, total=total)
+
+
 def _shares_columns(a: Cell, b: Cell) -> bool:
     return a.column < b.column + b.column_span and b.column < a.column + a.column_span
 
@@ -156,6 +220,7 @@ class GridReader:
         if not ex.grids or not ex.sections:
             return doc
         by_number = {sec.number: sec for sec in ex.sections if sec.number_printed}
+        missing: list[str] = []
         titles = [sec.title for sec in ex.sections]
         for grid in ex.grids:
             named = {t.number or t.title for t in grid.ticks if t.number or t.title}
@@ -168,6 +233,10 @@ class GridReader:
                     sec = ex.sections[best[2]] if best else None
                 sec = sec or holder
                 if sec is None:
+                    if tick.number and tick.number not in missing:
+                        missing.append(tick.number)
+                        ex.flags.append(f"a table on page {grid.page} ticks a level for commitment {tick.number}, "
+                                        "which was not found as a section")
                     continue
                 if tick.kind == "open_gov":
                     sec.open_gov = sec.open_gov or tick.level
@@ -179,3 +248,27 @@ class GridReader:
 def _holder(sections: list[Section], after: int) -> Optional[Section]:
     """The section whose lines hold body line `after` (the table follows it)."""
     return next((sec for sec in reversed(sections) if sec.first_line <= after), None) if after >= 0 else None
+
+
+@Language.factory("ogp_totals")
+def make_totals(nlp: Language, name: str):
+    return TotalsCheck()
+
+
+class TotalsCheck:
+    """Compares the statuses read with the report's totals tables (`Extraction.totals`): each
+    level's count, and the total; a difference is a flag on the report."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        ex = state(doc)
+        read = Counter(sec.status for sec in ex.sections if sec.status)
+        for totals in ex.totals:
+            for level, count in totals.counts.items():
+                if read.get(level, 0) != count:
+                    ex.flags.append(f"the totals table on page {totals.page} counts {count} commitment(s) "
+                                    f"'{level}', the statuses read {read.get(level, 0)}")
+            total = totals.total if totals.total is not None else sum(totals.counts.values())
+            if total != len(ex.sections):
+                ex.flags.append(f"the totals table on page {totals.page} counts {total} commitments; "
+                                f"{len(ex.sections)} were found")
+        return doc

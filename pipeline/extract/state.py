@@ -145,6 +145,7 @@ class Extraction:
     layout: Optional[str] = None  # how commitments were found: numbered | template | list
     flags: list[str] = field(default_factory=list)
     grids: list = field(default_factory=list)  # grid.Grid: tables whose ticks are assessments
+    totals: list = field(default_factory=list)  # grid.Totals: tables that count commitments per level
 
 
 def state(doc: Doc) -> Extraction:
