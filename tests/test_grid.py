@@ -39,7 +39,7 @@ def table(rows: list[list[tuple]]) -> Table:
 def test_a_summary_table_gives_each_numbered_row_its_level():
     grid = table([[(0, "Compromiso"), (1, "No iniciado"), (2, "Limitado"), (3, "Sustancial"), (4, "Completo")],
                   [(0, "1. Datos abiertos"), (3, "x")],
-                  [(0, "2. Compras"), (4, "x")],
+                  [(0, "2. Compras ✪"), (4, "x")],
                   [(0, "III) Salud"), (1, "x")]])
     ticks = read_ticks(grid, page=4)
     assert [(t.number, t.title, t.kind, t.level, t.when) for t in ticks] == [
@@ -47,6 +47,7 @@ def test_a_summary_table_gives_each_numbered_row_its_level():
         ("2", "Compras", "completion", "completo", None),
         ("III", "Salud", "completion", "no_iniciado", None)]
     assert (ticks[0].page, ticks[0].line, ticks[0].text) == (4, 101, "1. Datos abiertos / Sustancial / x")
+    assert [t.starred for t in ticks] == [False, True, False]
 
 
 def test_group_headings_moments_in_rows_and_other_grids_ignored():

@@ -41,6 +41,8 @@ LEGEND = DATA / "grid.tsv"
 TITLE_CUTOFF = 85
 """How close (rapidfuzz token-set ratio) a row label must be to a commitment's title to name it."""
 
+STARS = "✪✭★"
+"""The IRM's star for a commitment, printed beside its title."""
 _NUMBER = re.compile(r"^\s*(?:compromiso\s*(?:n(?:ro|um|o|°|º)?\.?\s*)?)?(\d{1,2}(?:\.\d{1,2})?|[ivxl]{1,6})(?=[\s.:)\-–]|$)[\s.:)\-–]*",
                      re.IGNORECASE)
 
@@ -98,6 +100,7 @@ class Tick:
     line: Optional[int]  # the page line (`Line.line`) of the mark, else of its row's label
     number: Optional[str] = None  # the commitment number its row prints
     title: Optional[str] = None  # its row's label without the number
+    starred: bool = False  # its row's label carries the IRM's star (✪)
     text: str = ""  # the row label, the level label and the mark, as printed
 
 
@@ -131,7 +134,9 @@ def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tic
         number, title = _names(labels, known)
         line = (cell.lines or next((c.lines for c in label_cells if c.lines), None) or [None])[0]
         (kind, level), level_cell = header[1], header[0]
-        ticks.append(Tick(kind=kind, level=level, when=when, page=page, line=line, number=number, title=title,
+        ticks.append(Tick(kind=kind, level=level, when=when, page=page, line=line, number=number,
+                          title=title.strip(STARS + " ") if title else None,
+                          starred=any(ch in label for label in labels for ch in STARS),
                           text=" / ".join(labels + [" ".join(level_cell.text.split()), cell.mark])))
     return ticks
 
@@ -238,6 +243,8 @@ class GridReader:
                         ex.flags.append(f"a table on page {grid.page} ticks a level for commitment {tick.number}, "
                                         "which was not found as a section")
                     continue
+                if tick.starred:
+                    sec.starred = True
                 if tick.kind == "open_gov":
                     sec.open_gov = sec.open_gov or tick.level
                 elif all((t.level, t.when) != (tick.level, tick.when) for t in sec.ticks):
