@@ -319,3 +319,39 @@ def test_numbered_items_each_over_a_body_are_commitments_but_chapters_and_dense_
     assert extract_commitments(chapters, "p").commitments == []
     dense = text_lines("1. Uno\n2. Dos\n3. Tres\nTexto.\n")
     assert extract_commitments(dense, "p").commitments == []
+
+
+def test_a_field_lists_organisations_split_at_head_nouns_never_inside_a_name():
+    """Commas and "y" part names only where a head noun (or an acronym) opens the next one:
+    "Economía y Finanzas" stays one name; "Ninguna" names nobody."""
+    lines = text_lines(
+        "Compromiso 1: Datos fiscales\n\n"
+        "Institución responsable: Ministerio de Economía y Finanzas y Defensoría del Pueblo\n"
+        "Institución(es) de apoyo: Instituto Nacional de Estadística y Censos, Fundación Ciudadanía Activa y SENAC\n\n"
+        "Compromiso 2: Salud\n\nInstitución responsable: Ministerio de Salud\nInstitución(es) de apoyo: Ninguna\n")
+    first, second = extract_commitments(lines, "irm").commitments
+    assert [(a.name, a.role) for a in first.actors] == [
+        ("Ministerio de Economía y Finanzas", "responsable"), ("Defensoría del Pueblo", "responsable"),
+        ("Instituto Nacional de Estadística y Censos", "apoyo"), ("Fundación Ciudadanía Activa", "apoyo"),
+        ("SENAC", "apoyo")]
+    assert [(a.name, a.role) for a in second.actors] == [("Ministerio de Salud", "responsable")]
+
+
+def test_a_field_value_that_wraps_onto_the_next_line_is_one_name():
+    """A value after its label runs on where its line wrapped (the next word would not have fitted),
+    and a label with its value beside it does not take the next line as the rest of the label."""
+    page = Page(3)
+    page.add("Compromiso 4: Contrataciones", 56, 40, size=12, width=300)
+    page.add("Institución responsable: Superintendencia de Sociedades, Dirección Nacional de Contrataciones",
+             56, 70, width=484)
+    page.add("Públicas", 56, 82, width=40)
+    page.add("Institución(es) de apoyo: Colegio Médico de Aurelia, Fundación Salud para Todos, Defensoría",
+             56, 94, width=482)
+    page.add("del Pueblo", 56, 106, width=45)
+    page.add("Fecha de inicio: 1 de enero de 2018", 56, 118, width=180)
+    page.add("El compromiso busca publicar los contratos del Estado en formatos abiertos y reutilizables.",
+             56, 140, width=484)
+    (c,) = extract_commitments(page.lines, "irm").commitments
+    assert [(a.name, a.role) for a in c.actors] == [
+        ("Superintendencia de Sociedades", "responsable"), ("Dirección Nacional de Contrataciones Públicas", "responsable"),
+        ("Colegio Médico de Aurelia", "apoyo"), ("Fundación Salud para Todos", "apoyo"), ("Defensoría del Pueblo", "apoyo")]

@@ -324,3 +324,13 @@ def test_a_url_wrapped_after_its_folder_takes_the_path_on_the_next_line():
     assert any(c.rule == "url" and c.applied for c in corrections)
     prose = "Ver https://www.gob.mx/sfp/\ny luego la oficina."
     assert repair_text(prose)[0] == prose  # a next line of words is not a path
+
+
+def test_a_rare_name_is_no_evidence_that_the_document_drops_accents():
+    """"Aurelia" (a name; the lexicon lists only another language's "Aurélia") recurring in a
+    born-digital text whose accents are intact is left as printed: rare words do not price accent
+    drops, so the document shows none, and the name is not "restored"."""
+    text = "\n".join(["La República de Aurelia publica información pública sobre el término del plan."] * 20)
+    repaired, corrections = repair_text(text)
+    assert "Aurélia" not in repaired
+    assert not [c for c in corrections if c.original == "Aurelia" and c.applied]

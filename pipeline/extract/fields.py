@@ -28,7 +28,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from pipeline.extract.gazetteer import data_path
+from pipeline.extract.gazetteer import data_path, load_heads
 from pipeline.extract.state import ActorFound, Mention, state
 from pipeline.extract.text import MARKER, LineMap, fold
 from pipeline.models import Line
@@ -40,6 +40,9 @@ _ITEM_BULLET = re.compile(r"^\s*[•·▪◦*\-–—]\s*")
 _COUNTERPART = re.compile(r"\(\s*contrapartes?\s*\)", re.I)
 _ACRONYM_TAIL = re.compile(r"\(\s*([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑ0-9&.\-]{1,14})\s*\)\s*$")
 _NOT_ACTOR = re.compile(r"@|https?:|www\.|^\+?[\d\s().\-]{6,}$|\bext\b", re.I)
+_NONE = re.compile(r"^\W*(?:ningun[oa]s?|no\s+(?:se\s+)?(?:especifica(?:n|do|da)?|aplica|identificad[oa]s?|definid[oa]s?)"
+                   r"|n\s*/\s*a|no\s+hay|sin\s+(?:informaci[oó]n|especificar|datos)|por\s+definir|-+)\W*$", re.I)
+"""A field's value that names nobody ("Ninguna", "No se especifica", "N/A")."""
 _CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
 _NUMBERED_ITEM = re.compile(r"^\W*[A-Za-zÁÉÍÓÚÑáéíóúñ]+\s+\d{1,2}(?:\.\d{1,2})?\s*[:.)]")  # "Hito 1:", "Meta 2."
 _LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e)\s+")
@@ -133,7 +136,8 @@ class FieldLabels:
             if after is not None and after.text in (":", "?", "):") and ex.tok_line[after.i] == last_line:
                 end += 1
             inline = end < len(doc) and ex.tok_line[end] == last_line
-            hits.append(FieldHit(spec, start, end, lines + _label_rest(ex.lm, lines[-1]), inline))
+            # a label whose value follows it on its line is whole; else its rest may sit under it
+            hits.append(FieldHit(spec, start, end, lines + ([] if inline else _label_rest(ex.lm, lines[-1])), inline))
         hits.sort(key=lambda h: h.start)
         ex.fields = hits
         doc.spans[SPAN_KEY] = [Span(doc, h.start, h.end, label=h.spec.field) for h in hits]
@@ -167,14 +171,25 @@ def _label_rest(lm: LineMap, last: int) -> list[int]:
     return out
 
 
-@Language.factory("ogp_fields", assigns=["doc.spans"], requires=["doc.spans"])
-def make_fields(nlp: Language, name: str):
-    return FieldActors()
+@Language.factory("ogp_fields", assigns=["doc.spans"], requires=["doc.spans"], default_config={"heads": "heads.tsv"})
+def make_fields(nlp: Language, name: str, heads: str):
+    return FieldActors(heads)
 
 
 class FieldActors:
     """The actors named in each section's template fields, with the field's role. Where a section
-    has them, they replace the actors read from its prose: the template says who does what."""
+    has them, they replace the actors read from its prose: the template says who does what. A value
+    naming several organisations ("Ministerio de Economía y Finanzas, Fundación Ciudadanía Activa y
+    Red Ambiental") is split where a comma or "y" / "e" is followed by a head noun that opens an
+    organisation's name (`heads.tsv`) or an acronym, never inside a name ("Economía y Finanzas")."""
+
+    def __init__(self, heads: str):
+        self.heads_file = heads
+        self.heads: frozenset[str] = frozenset()
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
+        self.heads = frozenset(fold(w) for h in load_heads(data_path(self.heads_file))
+                               for w in (h.singular.split()[0], h.plural.split()[0]))
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -191,7 +206,7 @@ class FieldActors:
                 if not blocks and not _in_table(ex.lm.lines, h, beside_pages):
                     blocks = [_value_after(ex, doc, h)]
                 for block in blocks:
-                    for item_lines, text in _items(block):
+                    for item_lines, text in _items(block, self.heads):
                         actor = _actor(ex, h.spec, item_lines, text)
                         if actor and not any(a.key == actor.key for a in found):
                             found.append(actor)
@@ -277,6 +292,7 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
     last = h.lines[-1]
     out: list[tuple[int, str]] = []
     inline = h.end < len(doc) and ex.tok_line[h.end] == last
+    tail = last  # the last line read
     if inline:
         out.append((last, doc[h.end:ex.line_end_tok[last]].text))
     stops = {i for other in ex.fields for i in other.lines} | set(ex.headings) | \
@@ -288,16 +304,36 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
         if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) \
                 or (lm.lines[i].page != lm.lines[last].page and lm.lines[i].bbox is not None):
             break
+        if out and _wrapped(lm, tail, i):  # the line before wrapped onto this one: one text
+            out[-1] = (out[-1][0], f"{out[-1][1].rstrip()} {lm.lines[i].text.strip()}")
+            tail = i
+            k += 1
+            continue
         if inline and not (text[:1].islower() or _CONNECTOR_END.search(out[-1][1].strip())):
             break  # a value printed after its label on the same line runs on only mid-name
         out.append((i, lm.lines[i].text))
+        tail = i
         k += 1
     return out
 
 
-def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
+def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
+    """Did line `prev` wrap onto line `nxt`: the next line's first word would not have fitted in
+    what is left of `prev`'s column (its right edge: the rightmost line of that column on the page)?"""
+    a, b = lm.lines[prev], lm.lines[nxt]
+    words = b.text.split()
+    if a.bbox is None or b.bbox is None or not words or a.page != b.page or abs(a.bbox.x0 - b.bbox.x0) > 2:
+        return False
+    right = max(lm.lines[i].bbox.x1 for i in lm.by_page[a.page]
+                if lm.lines[i].bbox is not None and lm.lines[i].column == a.column)
+    char = (a.bbox.x1 - a.bbox.x0) / max(len(a.text), 1)
+    return right - a.bbox.x1 < (len(words[0]) + 1) * char
+
+
+def _items(block: list[tuple[int, str]], heads: frozenset[str] = frozenset()) -> list[tuple[list[int], str]]:
     """The organisations a value (its lines and their text) lists: one per bullet, per line that
-    starts a new name, per ';'-separated part; "X, a través de Y" names both."""
+    starts a new name, per ';'-separated part, per part after a comma or "y" that opens with a
+    head noun of `heads` or an acronym; "X, a través de Y" names both."""
     items: list[tuple[list[int], list[str]]] = []
     bulleted = any(_ITEM_BULLET.match(t) for _, t in block)
     for i, raw in block:
@@ -322,12 +358,28 @@ def _items(block: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
             if len(acronyms) > 1 and all(_ACRONYM.match(p) for p in acronyms):
                 out += [(idx, p) for p in acronyms]  # "SEGOB, SFP y INAI"
             elif piece:
-                out.append((idx, piece))
+                out += [(idx, p) for p in _split_names(piece, heads)]
     return out
 
 
+def _split_names(text: str, heads: frozenset[str]) -> list[str]:
+    """`text` cut before each comma or "y" / "e" that a head noun or an acronym follows, the part
+    before it a whole name (not ending on "de", "la" …)."""
+    parts: list[str] = []
+    start = 0
+    for m in _LIST_SPLIT.finditer(text):
+        nxt = text[m.end():].split(maxsplit=1)
+        before = text[start:m.start()].strip()
+        if nxt and before and not _CONNECTOR_END.search(before) and (
+                fold(nxt[0].strip("(),.")) in heads or _ACRONYM.match(nxt[0].strip("(),."))):
+            parts.append(before)
+            start = m.end()
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
 def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str) -> Optional[ActorFound]:
-    if _NOT_ACTOR.search(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
+    if _NOT_ACTOR.search(text) or _NONE.match(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
         return None
     role = spec.role or "apoyo"
     if _COUNTERPART.search(text):

@@ -28,6 +28,7 @@ APPLY_INVALID = 0.35  # an unknown token takes the best form when it beats the n
 APPLY_VALID = 0.6  # … a valid word yields to another form only by this much (and with evidence)
 POOL = 3  # weight (in words) of the all-letters drop rate in each letter's rate
 EVIDENCE = 2  # document occurrences of a confusion before it may change a valid word
+EVIDENCE_ZIPF = 2.5  # how common a word must be for its accents (kept or dropped) to price accent drops
 _ACCENTED = "áéíóúñü"
 _BASE = {"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ñ": "n", "ü": "u"}
 
@@ -128,7 +129,9 @@ class DocumentModel:
             if not token.isalpha() or len(token) < 3:
                 continue
             forms = self.lexicon.spellings(token)
-            if len(forms) == 1 and forms[0] != fold(token):  # one spelling, and it has accents
+            # one spelling, and it has accents; a common word (a rare one, often a name such as
+            # "Aurelia" whose only listed spelling is another language's "Aurélia", is no evidence)
+            if len(forms) == 1 and forms[0] != fold(token) and self.lexicon.zipf(forms[0]) >= EVIDENCE_ZIPF:
                 how = _accent_cost(token, forms[0])
                 if how is not None and how[0] == 0:
                     for ch in forms[0]:
