@@ -84,10 +84,12 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
+    tables = list(tables)
     lines, grids, totals = _tables(list(lines), tables)
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals)
+    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals,
+                                    milestone_tables=[m for page, t in tables if (m := grid.read_milestones(t, page))])
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
     return CommitmentReport(report=report, kind=ex.kind, country=ex.country, plan=ex.plan,
@@ -173,7 +175,8 @@ def _commitment(ex: Extraction, sec: Section) -> Commitment:
         for a in sec.actors
     ]
     milestones = [Milestone(number=m.number, text=m.text, start=m.start, end=m.end, progress_pct=m.progress_pct,
-                            evidence=_evidence(ex, m.lines[:1], "milestone.numbered" if m.number else "milestone.unnumbered"))
+                            evidence=_evidence(ex, m.lines[:1], m.rule or ("milestone.numbered" if m.number
+                                                                           else "milestone.unnumbered")))
                   for m in sec.milestones]
     assessments = []
     if sec.status is not None:

@@ -170,7 +170,7 @@ class Sectioner(PatternReader):
                     ex.table_first = line
             elif label in ("COMMITMENT", "COMMITMENT_OPEN"):
                 number = next(t.text.rstrip(":.") for t in doc[start + 1:end] if _NUMBER.match(t.text))
-                if headings.is_toc_entry(lm.lines[line].text):
+                if headings.is_toc_entry(lm.lines[line].text, _next_text(lm, line)):
                     ex.summary.append(headings.SummaryEntry(number, line, line, lm.lines[line].text.strip()))
                     continue
                 title_start = end - 1 if label == "COMMITMENT_OPEN" else end
@@ -631,3 +631,10 @@ def _count(text: str) -> int | None:
     word = fold(text)
     words = [fold(w) for w in _num_words]
     return words.index(word) if word in words and 0 < words.index(word) <= 100 else None
+
+
+def _next_text(lm, line: int) -> str:
+    """The text of the first non-blank line after `line` in reading order."""
+    k = lm.kept.index(line) + 1 if line in lm.kept else len(lm.kept)
+    return lm.lines[lm.kept[k]].text if k < len(lm.kept) else ""
+

@@ -40,6 +40,7 @@ _ITEM_BULLET = re.compile(r"^\s*[•·▪◦*\-–—]\s*")
 _COUNTERPART = re.compile(r"\(\s*contrapartes?\s*\)", re.I)
 _ACRONYM_TAIL = re.compile(r"\(\s*([A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑ0-9&.\-]{1,14})\s*\)\s*$")
 _NOT_ACTOR = re.compile(r"@|https?:|www\.|^\+?[\d\s().\-]{6,}$|\bext\b", re.I)
+_ARTICLES = frozenset({"la", "el", "los", "las"})
 _NONE = re.compile(r"^\W*(?:ningun[oa]s?|no\s+(?:se\s+)?(?:especifica(?:n|do|da)?|aplica|identificad[oa]s?|definid[oa]s?)"
                    r"|n\s*/\s*a|no\s+hay|sin\s+(?:informaci[oó]n|especificar|datos)|por\s+definir|-+)\W*$", re.I)
 """A field's value that names nobody ("Ninguna", "No se especifica", "N/A")."""
@@ -185,11 +186,11 @@ class FieldActors:
 
     def __init__(self, heads: str):
         self.heads_file = heads
-        self.heads: frozenset[str] = frozenset()
+        self.heads: frozenset[tuple[str, ...]] = frozenset()
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
-        self.heads = frozenset(fold(w) for h in load_heads(data_path(self.heads_file))
-                               for w in (h.singular.split()[0], h.plural.split()[0]))
+        # the singular heads, each as its words: "Gobierno Regional" opens a name, "Gobierno Abierto" does not
+        self.heads = frozenset(tuple(fold(h.singular).split()) for h in load_heads(data_path(self.heads_file)))
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -204,9 +205,9 @@ class FieldActors:
                     continue
                 blocks = [[(i, ex.lm.lines[i].text) for i in b] for b in beside.get(id(h), [])]
                 if not blocks and not _in_table(ex.lm.lines, h, beside_pages):
-                    blocks = [_value_after(ex, doc, h)]
+                    blocks = [_value_after(ex, doc, h, self.heads)]
                 for block in blocks:
-                    for item_lines, text in _items(block, self.heads):
+                    for item_lines, text in _items(block, self.heads, lambda a, b: _wrapped(ex.lm, a, b)):
                         actor = _actor(ex, h.spec, item_lines, text)
                         if actor and not any(a.key == actor.key for a in found):
                             found.append(actor)
@@ -285,7 +286,7 @@ def _blocks(lines: list[Line], indices: list[int]) -> list[list[int]]:
     return blocks
 
 
-def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
+def _value_after(ex, doc: Doc, h: FieldHit, heads: frozenset[tuple[str, ...]] = frozenset()) -> list[tuple[int, str]]:
     """The value that follows a label, as (line, text): the rest of its line, then lines up to the
     next field, heading, blank line or gap."""
     lm = ex.lm
@@ -304,17 +305,30 @@ def _value_after(ex, doc: Doc, h: FieldHit) -> list[tuple[int, str]]:
         if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) \
                 or (lm.lines[i].page != lm.lines[last].page and lm.lines[i].bbox is not None):
             break
-        if out and _wrapped(lm, tail, i):  # the line before wrapped onto this one: one text
+        if out and _wrapped(lm, tail, i) and not _opens_name(text, heads):  # the line before wrapped onto this one
             out[-1] = (out[-1][0], f"{out[-1][1].rstrip()} {lm.lines[i].text.strip()}")
             tail = i
             k += 1
             continue
-        if inline and not (text[:1].islower() or _CONNECTOR_END.search(out[-1][1].strip())):
+        if inline and not (text[:1].islower() or _CONNECTOR_END.search(out[-1][1].strip())
+                           or out[-1][1].rstrip().endswith((",", ";"))):  # a list that goes on
             break  # a value printed after its label on the same line runs on only mid-name
         out.append((i, lm.lines[i].text))
         tail = i
         k += 1
     return out
+
+
+def _opens_name(text: str, heads: frozenset[tuple[str, ...]]) -> bool:
+    """Does `text` open with a (singular) head of an organisation's name, all its words, or an
+    acronym?"""
+    words = text.split(maxsplit=4)
+    if not words or words[0].startswith("("):
+        return False  # "(DINACOP) y …": the acronym of the name before it
+    if _ACRONYM.match(words[0].strip("),.")):
+        return True
+    folded = tuple(fold(w.strip("(),.")) for w in words)
+    return any(folded[:len(h)] == h for h in heads)
 
 
 def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
@@ -330,10 +344,12 @@ def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
     return right - a.bbox.x1 < (len(words[0]) + 1) * char
 
 
-def _items(block: list[tuple[int, str]], heads: frozenset[str] = frozenset()) -> list[tuple[list[int], str]]:
+def _items(block: list[tuple[int, str]], heads: frozenset[tuple[str, ...]] = frozenset(),
+           wrapped=lambda a, b: False) -> list[tuple[list[int], str]]:
     """The organisations a value (its lines and their text) lists: one per bullet, per line that
-    starts a new name, per ';'-separated part, per part after a comma or "y" that opens with a
-    head noun of `heads` or an acronym; "X, a través de Y" names both."""
+    starts a new name (not one the line before `wrapped` onto, unless a head noun opens it), per
+    ';'-separated part, per part after a comma or "y" that opens with a head noun of `heads` or an
+    acronym; "X, a través de Y" names both."""
     items: list[tuple[list[int], list[str]]] = []
     bulleted = any(_ITEM_BULLET.match(t) for _, t in block)
     for i, raw in block:
@@ -344,7 +360,9 @@ def _items(block: list[tuple[int, str]], heads: frozenset[str] = frozenset()) ->
         body = text[bullet.end():] if bullet else text
         prev = " ".join(items[-1][1]) if items else ""
         continues = items and not bullet and (bulleted or _CONNECTOR_END.search(prev) or body[:1].islower()
-                                              or body[:1] == "(" or prev.count("(") > prev.count(")"))
+                                              or body[:1] == "(" or prev.count("(") > prev.count(")")
+                                              or (wrapped(items[-1][0][-1], i) and not prev.endswith(")")
+                                                  and not _opens_name(body, heads)))
         if continues:
             items[-1][0].append(i)
             items[-1][1].append(body)
@@ -362,20 +380,22 @@ def _items(block: list[tuple[int, str]], heads: frozenset[str] = frozenset()) ->
     return out
 
 
-def _split_names(text: str, heads: frozenset[str]) -> list[str]:
+def _split_names(text: str, heads: frozenset[tuple[str, ...]]) -> list[str]:
     """`text` cut before each comma or "y" / "e" that a head noun or an acronym follows, the part
     before it a whole name (not ending on "de", "la" …)."""
     parts: list[str] = []
     start = 0
     for m in _LIST_SPLIT.finditer(text):
-        nxt = text[m.end():].split(maxsplit=1)
+        nxt = text[m.end():].split(maxsplit=4)
+        if len(nxt) > 1 and nxt[0].lower() in _ARTICLES:  # "… y la Dirección Nacional …"
+            nxt = nxt[1:]
         before = text[start:m.start()].strip()
-        if nxt and before and not _CONNECTOR_END.search(before) and (
-                fold(nxt[0].strip("(),.")) in heads or _ACRONYM.match(nxt[0].strip("(),."))):
+        if nxt and before and not _CONNECTOR_END.search(before) and _opens_name(" ".join(nxt), heads):
             parts.append(before)
             start = m.end()
     parts.append(text[start:].strip())
-    return [p for p in parts if p]
+    return [p.split(maxsplit=1)[1] if p.split(maxsplit=1)[0].lower() in _ARTICLES and len(p.split()) > 1 else p
+            for p in parts if p]
 
 
 def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str) -> Optional[ActorFound]:

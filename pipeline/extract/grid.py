@@ -38,6 +38,7 @@ from pipeline.extract.text import fold
 from pipeline.models import Cell, Table
 
 LEGEND = DATA / "grid.tsv"
+COLUMNS = DATA / "table_columns.tsv"
 TITLE_CUTOFF = 85
 """How close (rapidfuzz token-set ratio) a row label must be to a commitment's title to name it."""
 
@@ -187,6 +188,72 @@ def read_totals(table: Table, page: int, known: Legend | None = None) -> Optiona
     if not counts or (len(counts) < 2 and total is None):
         return None  # one level beside a number is no count of the report's commitments
     return Totals(page=page, counts=counts, total=total)
+
+
+# ------------------------------------------------------------------ milestone tables
+@dataclass
+class TableMilestone:
+    """One row of a milestone table: the milestone as its cell prints it, its dates beside it."""
+
+    text: str
+    page: int
+    lines: list[int]  # the page lines (`Line.line`) of its cell
+    start: Optional[str] = None
+    end: Optional[str] = None
+
+
+@dataclass
+class MilestoneTable:
+    page: int
+    rows: list[TableMilestone]
+    first_line: int  # the page line (`Line.line`) the table starts on
+
+
+@lru_cache(maxsize=1)
+def column_labels() -> dict[str, list[tuple[str, bool]]]:
+    """kind (milestone / start / end) → its headings, folded, each with whether it is a prefix."""
+    text = COLUMNS.read_text(encoding="utf-8")
+    rows = csv.DictReader(io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))),
+                          delimiter="\t")
+    out: dict[str, list[tuple[str, bool]]] = {}
+    for row in rows:
+        label = row["label"]
+        out.setdefault(row["kind"], []).append((_key(label.rstrip("…")), label.endswith("…")))
+    return out
+
+
+def _column_kind(text: str) -> Optional[str]:
+    key = _key(text)
+    for kind, labels in column_labels().items():
+        if any(key == label or (prefix and key.startswith(label)) for label, prefix in labels):
+            return kind
+    return None
+
+
+def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
+    """The milestones a table lists: under a header row naming a milestone column and a date
+    column, each later row's milestone cell and the dates in the date columns beside it."""
+    for k, row in enumerate(table.rows):
+        kinds = {c.column: _column_kind(c.text) for c in row.cells if c.text.strip()}
+        if "milestone" not in kinds.values() or not {"start", "end"} & set(kinds.values()):
+            continue
+        columns = {kind: col for col, kind in kinds.items() if kind}
+        span = next(c.column_span for c in row.cells if c.column == columns["milestone"])
+        out = []
+        for below in table.rows[k + 1:]:
+            cells = {c.column: c for c in below.cells}
+            ms = cells.get(columns["milestone"])
+            if ms is None or not ms.text.strip() or _column_kind(ms.text) == "milestone":
+                continue  # an empty row, or the header again
+            if ms.column_span != span or any(c.text.strip() and c.column not in columns.values() for c in below.cells):
+                break  # the table goes on with other rows (contact fields, a heading across it)
+            date = {kind: " ".join(cells[columns[kind]].text.split()) if kind in columns and columns[kind] in cells
+                    else None for kind in ("start", "end")}
+            out.append(TableMilestone(text=" ".join(ms.text.split()), page=page, lines=list(ms.lines),
+                                      start=date["start"] or None, end=date["end"] or None))
+        if out:
+            return MilestoneTable(page=page, rows=out, first_line=min(n for c in table.cells() for n in c.lines))
+    return None
 
 
 def _shares_columns(a: Cell, b: Cell) -> bool:

@@ -103,8 +103,15 @@ def close_below(upper: Line, lower: Line) -> bool:
     return -0.5 * h <= lower.bbox.top - upper.bbox.bottom <= LINE_GAP * h
 
 
-def is_toc_entry(text: str) -> bool:
-    return bool(TOC_LEADER.search(text))
+TOC_TAIL = re.compile(r"(?:[.…·_]\s*){5,}\d{0,3}\s*$")
+"""A dotted leader ending a line, its page number there or on a line of its own (a number set
+right-aligned is read as a line apart)."""
+
+
+def is_toc_entry(text: str, following: str = "") -> bool:
+    """A table-of-contents entry: its line ends with a leader and a page number, or a leader
+    ends it or the line that continues its title (`following`)."""
+    return bool(TOC_LEADER.search(text) or TOC_TAIL.search(text) or TOC_TAIL.search(following))
 
 
 def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int]) -> list[int]:
@@ -113,6 +120,7 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
     page gives type sizes, the title is set larger than the anchor field, or in bold when the
     field is not."""
     out: list[int] = []
+    tags = 0
     i = anchor - 1
     while i >= floor and len(out) < MAX_TITLE_LINES:
         ln = lines[i]
@@ -120,6 +128,10 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
         if not text:
             if out and lines[out[0]].bbox is None:
                 break  # a blank line ends a title in a text dump
+            i -= 1
+            continue
+        if not out and tags < MAX_TAGS and _is_tag(ln, lines[anchor]):
+            tags += 1  # a designed plan's labels between title and field ("Participación", "ODS 11")
             i -= 1
             continue
         if i in stops or _BULLET.match(text) or (_SENTENCE_END.search(text) and not out and text.endswith((".", ";"))):
@@ -140,6 +152,18 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
                 and top < field * (1 + SIZE_TOLERANCE) and not bold_title:
             return []  # not set apart from the field (larger or bold type): body text, not a title
     return out
+
+
+MAX_TAGS = 6
+"""Tag lines skipped between a title and the field under it, at most."""
+
+
+def _is_tag(ln: Line, field: Line) -> bool:
+    """A short line in smaller type than the field, on its page: a tag or pill of a designed
+    layout, not the title."""
+    a, b = size(ln), size(field)
+    return (a is not None and b is not None and ln.page == field.page and a < 0.85 * b
+            and len(ln.text.split()) <= 4 and not _SENTENCE_END.search(ln.text.strip()))
 
 
 def same_row(a: Line, b: Line) -> bool:

@@ -43,6 +43,7 @@ class MilestoneFound:
     progress_pct: Optional[float] = None
     start: Optional[str] = None
     end: Optional[str] = None
+    rule: Optional[str] = None  # how it was read, when not under a milestone heading (confidence.tsv)
 
 
 def pct_value(text: str) -> Optional[float]:
@@ -91,6 +92,7 @@ class ProgressReader(PatternReader):
                         sec.progress_line = entry.first_line
                         sec.progress_rule = "progress.summary"
                         break
+        _table_milestones(ex)
         doc.spans[MILESTONE_KEY] = ms_spans
         doc.spans[PROGRESS_KEY] = pct_spans
         return doc
@@ -146,3 +148,23 @@ def _dates_beside(ex, lines: list[int]) -> list[str]:
             beside.append(ln)
     beside.sort(key=lambda ln: ln.bbox.x0)
     return [d for ln in beside for d in DATE.findall(ln.text)]
+
+
+def _table_milestones(ex) -> None:
+    """A section without milestone headings takes the rows of the milestone tables it holds
+    (`Extraction.milestone_tables`: "Actividad y producto entregable | Fecha de inicio | Fecha de
+    término"), each with the dates its row prints."""
+    if not ex.milestone_tables:
+        return
+    where = {(ln.page, ln.line): i for i, ln in enumerate(ex.lm.lines)}
+    for table in ex.milestone_tables:
+        at = where.get((table.page, table.first_line))
+        sec = next((s for s in ex.sections if at is not None and s.first_line <= at <= s.last_line), None)
+        if sec is None or any(m.rule != "milestone.table" for m in sec.milestones):
+            continue
+        for row in table.rows:
+            lines = [where[(row.page, n)] for n in row.lines if (row.page, n) in where]
+            if lines:
+                sec.milestones.append(MilestoneFound(None, row.text, lines, start=row.start, end=row.end,
+                                                     rule="milestone.table"))
+

@@ -146,6 +146,7 @@ class Extraction:
     flags: list[str] = field(default_factory=list)
     grids: list = field(default_factory=list)  # grid.Grid: tables whose ticks are assessments
     totals: list = field(default_factory=list)  # grid.Totals: tables that count commitments per level
+    milestone_tables: list = field(default_factory=list)  # grid.MilestoneTable: milestones listed in a table
 
 
 def state(doc: Doc) -> Extraction:

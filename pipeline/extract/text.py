@@ -79,16 +79,25 @@ class LineMap:
         return dict(out)
 
 
+_RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
+
+
 def _stamp_words(lines: list[Line]) -> set[str]:
     """Words that recur on several pages as the only word of a short line and never in running
-    text: a stamp or signature the layout did not remove (e.g. a signer's name)."""
+    text: a stamp or signature the layout did not remove (e.g. a signer's name). A word in lower
+    case on its line is the end of something set over several lines (a template label's
+    "implementación" under "Institución o actor / responsable de la"), and so is one the line
+    before runs on into ("… Consejo Nacional de la" / "Magistratura"): neither is a stamp."""
     solo_pages: dict[str, set[int]] = defaultdict(set)
     in_text: set[str] = set()
+    before = ""
     for ln in lines:
         tokens = ln.text.split()
+        runs_on, before = bool(_RUNS_ON.search(before)), ln.text or before
         words = [fold(t.strip(_EDGE_PUNCT)) for t in tokens if len(t.strip(_EDGE_PUNCT)) >= 4]
         words = [w for w in words if w.isalpha()]
-        if len(tokens) <= 3 and len(words) == 1 and not ln.text.rstrip().endswith((":", "?")):
+        if len(tokens) <= 3 and len(words) == 1 and not ln.text.rstrip().endswith((":", "?")) \
+                and not ln.text.strip(_EDGE_PUNCT)[:1].islower() and not runs_on:
             solo_pages[words[0]].add(ln.page)
         elif len(tokens) > 3:
             in_text.update(words)
