@@ -355,3 +355,44 @@ def test_a_field_value_that_wraps_onto_the_next_line_is_one_name():
     assert [(a.name, a.role) for a in c.actors] == [
         ("Superintendencia de Sociedades", "responsable"), ("Dirección Nacional de Contrataciones Públicas", "responsable"),
         ("Colegio Médico de Aurelia", "apoyo"), ("Fundación Salud para Todos", "apoyo"), ("Defensoría del Pueblo", "apoyo")]
+
+
+def test_a_contents_entry_whose_leader_ends_the_next_line_is_no_section():
+    """"Compromiso Nro. 2: …" wrapped in the table of contents, its dotted leader on the title's
+    second line and its page number on a line of its own: a contents entry, however many lines
+    follow it before the commitments themselves."""
+    toc = ("Índice\nCompromiso Nro. 1: Contrataciones abiertas ....................\n8\n"
+           "Compromiso Nro. 2: Registro público de algoritmos y sistemas de\ninteligencia artificial ....................\n21\n")
+    intro = "".join(f"El plan se construyó con la participación de la ciudadanía en la etapa {k}.\n" for k in range(30))
+    body = ("Compromiso Nro. 1: Contrataciones abiertas\nEntidades responsables: Ministerio de Hacienda\n\n"
+            "Compromiso Nro. 2: Registro público de algoritmos y sistemas de inteligencia artificial\n"
+            "Entidades responsables: Secretaría de Gobierno Digital\n")
+    report = extract_commitments(text_lines(toc + intro + body), "plan")
+    assert [(c.number, c.title) for c in report.commitments] == [
+        ("1", "Contrataciones abiertas"), ("2", "Registro público de algoritmos y sistemas de inteligencia artificial")]
+    assert [[a.name for a in c.actors] for c in report.commitments] == [["Ministerio de Hacienda"],
+                                                                         ["Secretaría de Gobierno Digital"]]
+
+
+def test_a_designed_title_over_its_tags_and_question_fields():
+    """Small tags ("Participación", "ODS 11") between a large title and "¿Qué se va a hacer?";
+    "¿Con quién?" lists the partners, one per line."""
+    page_lines = []
+    for n, (title, who, partners) in enumerate([
+            ("Presupuesto participativo", "Secretaría de Modernización y Gobierno Abierto", ["Fundación Vecinos", "Universidad Nacional de San Telmo"]),
+            ("Mapa de obras", "Secretaría de Obras y Servicios Públicos", ["Red de Periodistas Locales"])]):
+        page = Page(n + 1)
+        page.add(title, 60, 50, size=21, width=300)
+        page.add("Participación", 60, 85, size=8, width=50).add("ODS 11", 150, 85, size=8, width=30)
+        page.add("¿Qué se va a hacer?", 60, 110, size=12, width=100).add("Abrir los datos del presupuesto.", 60, 128, width=200)
+        page.add("¿Quién ejecuta?", 60, 150, size=12, width=80).add(who, 60, 168, width=260)
+        page.add("¿Con quién?", 60, 190, size=12, width=70)
+        for k, partner in enumerate(partners):
+            page.add(partner, 75, 208 + 14 * k, width=200)
+        page_lines += page.lines
+    report = extract_commitments(page_lines, "plan")
+    assert [c.title for c in report.commitments] == ["Presupuesto participativo", "Mapa de obras"]
+    assert [[(a.name, a.role) for a in c.actors] for c in report.commitments] == [
+        [("Secretaría de Modernización y Gobierno Abierto", "responsable"), ("Fundación Vecinos", "apoyo"),
+         ("Universidad Nacional de San Telmo", "apoyo")],
+        [("Secretaría de Obras y Servicios Públicos", "responsable"), ("Red de Periodistas Locales", "apoyo")]]

@@ -229,3 +229,24 @@ def test_a_grid_row_naming_a_commitment_no_section_holds_is_flagged():
     report = extract_commitments(lines, "r", tables=[(1, summary)])
     assert [(c.number, c.status) for c in report.commitments] == [("1", "completo"), ("2", "limitado")]
     assert report.flags == ["a table on page 1 ticks a level for commitment 3, which was not found as a section"]
+
+
+def test_a_milestone_table_gives_the_milestones_with_their_dates_and_stops_at_other_rows():
+    from pipeline.models import Line
+
+    lines = [Line(text=t, page=2, line=n) for n, t in enumerate(
+        ["Compromiso 1: Datos de salud", "Actividad y producto entregable", "Fecha de inicio", "Fecha de término",
+         "Diagnóstico de los datos", "03/2024", "09/2024", "Portal publicado", "01/2025", "06/2025",
+         "Información de contacto", "Nombre de la persona responsable", "Lucía Pérez"], 1)]
+    milestones = table([[(0, "Actividad y producto entregable"), (1, "Fecha de inicio"), (2, "Fecha de término")],
+                        [(0, "Diagnóstico de los datos"), (1, "03/2024"), (2, "09/2024")],
+                        [(0, "Portal publicado"), (1, "01/2025"), (2, "06/2025")],
+                        [(0, "Información de contacto", 3)],
+                        [(0, "Nombre de la persona responsable"), (1, "Lucía Pérez", 2)]])
+    for r, row in enumerate(milestones.rows):  # the cells' page lines, as ingest names them
+        for c in row.cells:
+            c.lines = [n for n, ln in enumerate(lines, 1) if ln.text == c.text]
+    (c,) = extract_commitments(lines, "plan", tables=[(2, milestones)]).commitments
+    assert [(m.text, m.start, m.end, m.evidence.rule) for m in c.milestones] == [
+        ("Diagnóstico de los datos", "03/2024", "09/2024", "milestone.table"),
+        ("Portal publicado", "01/2025", "06/2025", "milestone.table")]

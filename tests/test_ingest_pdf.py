@@ -203,3 +203,22 @@ def test_fragments_read_twice_over_a_whole_line_are_dropped():
     below = [word("limitados", 53, 192, 100)]
     mark = [word("€", 53, 180, 60)]
     assert _drop_overlapped([fragments[0], whole, fragments[1], mark, below]) == [whole, mark, below]
+
+
+def test_a_drawn_text_layer_rich_in_names_is_read_not_reocrd(tmp_path):
+    """A born-digital page whose text names many people, places and bodies the lexicon does not
+    know (here ~75% known words) keeps its own text: only an invisible OCR layer must reach 0.93."""
+    from fpdf import FPDF
+
+    from pipeline.ingest import pdf as pdf_ingest
+
+    doc = FPDF(unit="pt", format="A4")
+    doc.add_font("Sans", fname="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    doc.add_page()
+    doc.set_font("Sans", size=10)
+    names = ["Montebravo", "Aurelia", "Velázquez", "Quispehuamán", "Tlalcozotitlán", "Ixchelbalam"]
+    for k in range(30):
+        doc.text(50, 60 + 14 * k, f"La {names[k % 6]} informa que la secretaría de {names[(k + 1) % 6]} publica datos abiertos.")
+    doc.output(str(tmp_path / "names.pdf"))
+    (plan,) = pdf_ingest.plan_pages(tmp_path / "names.pdf")
+    assert plan.text_quality < 0.93 and plan.method == "text-layer"

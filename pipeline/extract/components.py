@@ -330,9 +330,10 @@ class Sectioner(PatternReader):
         head = lm.lines[line]
         limit = 6 if ex.body_size and (headings.size(head) or 0) > 1.3 * ex.body_size else 4
         set_apart = limit == 6  # a gap between lines of large type is not a paragraph break
+        field_lines = {h.lines[0] for h in ex.fields}  # a template field's label opens no title line
         while k + 1 < len(lm.kept) and len(lines) < limit and not text.rstrip().endswith("."):
             nxt = lm.kept[k + 1]
-            if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt - lines[-1] > 3 \
+            if (nxt in lm.gap_before and not set_apart) or nxt in heads or nxt in field_lines or nxt - lines[-1] > 3 \
                     or BULLET.match(lm.lines[nxt].text) or _LIST_ITEM.match(lm.lines[nxt].text) \
                     or (item and not lm.lines[nxt].text.strip()[:1].islower()):
                 break
