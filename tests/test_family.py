@@ -396,3 +396,23 @@ def test_a_designed_title_over_its_tags_and_question_fields():
         [("Secretaría de Modernización y Gobierno Abierto", "responsable"), ("Fundación Vecinos", "apoyo"),
          ("Universidad Nacional de San Telmo", "apoyo")],
         [("Secretaría de Obras y Servicios Públicos", "responsable"), ("Red de Periodistas Locales", "apoyo")]]
+
+
+def test_a_sub_label_set_over_four_lines_beside_its_values():
+    """The OGP template's "OSC, sector privado, organizaciones multilaterales, grupos de trabajo"
+    set over four lines of its cell, read in rows with the values beside it; a name wrapped in its
+    cell stays whole; a dash inside a name makes no bulleted list."""
+    page = Page(7, column_split=100)
+    page.add("Compromiso N° 1: Datos de salud", 55, 40, size=12, width=300)
+    page.add("Otros actores involucrados", 55, 186, width=130).add("Actores de gobierno", 215, 186, width=98)
+    page.add("Fondo Nacional de Salud", 350, 186, width=106)
+    page.add("OSC, sector privado,", 215, 221, width=99).add("Fundación Pacientes en Red", 350, 221, width=121)
+    page.add("organizaciones", 215, 234, width=73).add("Asociación Montebravense de Medicina", 350, 234, width=169)
+    page.add("multilaterales, grupos de", 215, 246, width=122).add("Familiar", 350, 246, width=35)
+    page.add("trabajo", 215, 259, width=35).add("Universidad de la República de Montebravo", 350, 259, width=187)
+    page.add("– Facultad de Medicina", 350, 271, width=98)
+    (c,) = extract_commitments(page.lines, "plan").commitments
+    assert [(a.name, a.role) for a in c.actors] == [
+        ("Fondo Nacional de Salud", "apoyo"), ("Fundación Pacientes en Red", "apoyo"),
+        ("Asociación Montebravense de Medicina Familiar", "apoyo"),
+        ("Universidad de la República de Montebravo – Facultad de Medicina", "apoyo")]

@@ -129,12 +129,13 @@ class FieldLabels:
             last_line = ex.tok_line[end - 1]
             after = doc[end] if end < len(doc) else None
             ends_line = after is None or ex.tok_line[after.i] != last_line
-            if not ends_line and after.text not in (":", "?", "):", ")", "-", "–"):
-                continue  # a label ends its line or is followed by its punctuation
+            if not ends_line and after.text not in (":", "?", "):", ")", "-", "–") and not (
+                    after.text == "," and (after.i + 1 >= len(doc) or ex.tok_line[after.i + 1] != last_line)):
+                continue  # a label ends its line or is followed by its punctuation (a comma: it goes on below)
             spec = self.specs[int(doc.vocab.strings[match_id])]
             taken.update(range(start, end))
             lines = sorted({ex.tok_line[i] for i in range(start, end)})
-            if after is not None and after.text in (":", "?", "):") and ex.tok_line[after.i] == last_line:
+            if after is not None and after.text in (":", "?", "):", ",") and ex.tok_line[after.i] == last_line:
                 end += 1
             inline = end < len(doc) and ex.tok_line[end] == last_line
             # a label whose value follows it on its line is whole; else its rest may sit under it
@@ -351,12 +352,13 @@ def _items(block: list[tuple[int, str]], heads: frozenset[tuple[str, ...]] = fro
     ';'-separated part, per part after a comma or "y" that opens with a head noun of `heads` or an
     acronym; "X, a través de Y" names both."""
     items: list[tuple[list[int], list[str]]] = []
-    bulleted = any(_ITEM_BULLET.match(t) for _, t in block)
+    marks = [bool(_ITEM_BULLET.match(MARKER.sub("", t).strip())) for _, t in block if t.strip()]
+    bulleted = sum(marks) >= 2 or bool(marks and marks[0])  # one dash inside a name is no list
     for i, raw in block:
         text = MARKER.sub("", raw).strip()
         if not text:
             continue
-        bullet = _ITEM_BULLET.match(text)
+        bullet = _ITEM_BULLET.match(text) if bulleted else None
         body = text[bullet.end():] if bullet else text
         prev = " ".join(items[-1][1]) if items else ""
         continues = items and not bullet and (bulleted or _CONNECTOR_END.search(prev) or body[:1].islower()
