@@ -416,3 +416,18 @@ def test_a_sub_label_set_over_four_lines_beside_its_values():
         ("Fondo Nacional de Salud", "apoyo"), ("Fundación Pacientes en Red", "apoyo"),
         ("Asociación Montebravense de Medicina Familiar", "apoyo"),
         ("Universidad de la República de Montebravo – Facultad de Medicina", "apoyo")]
+
+
+@pytest.mark.slow
+def test_generated_reports_of_other_layouts_are_read(tmp_path):
+    """Five generated reports of layouts not in the repository (IRM progress and end-of-term
+    reports with rotated grids, a "COMPROMISO NRO." plan, an OGP-template plan of bordered tables,
+    a designed plan): every commitment, title, status and milestone, actor F1 >= 0.9."""
+    from tests.fixtures.family import score
+
+    for pdf in score.generate(tmp_path):
+        r = score.score(pdf)
+        assert (r["found"], r["extra"], r["titles"]) == (r["commitments"], 0, r["commitments"]), r
+        assert (r["statuses"], r["open_gov"], r["milestones"]) == (r["status_total"], r["open_gov_total"],
+                                                                     r["milestone_total"]), r
+        assert r["actor_f1"] >= 0.9, r
