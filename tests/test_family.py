@@ -431,3 +431,14 @@ def test_generated_reports_of_other_layouts_are_read(tmp_path):
         assert (r["statuses"], r["open_gov"], r["milestones"]) == (r["status_total"], r["open_gov_total"],
                                                                      r["milestone_total"]), r
         assert r["actor_f1"] >= 0.9, r
+
+
+def test_the_scale_printed_as_a_grid_header_is_no_assessment():
+    """A grid read as text with its marks lost ("Cumplimiento / No iniciado Limitado Sustancial
+    Completo") gives no level; a level printed after its cue still does."""
+    lines = text_lines(
+        "Informe de avance del IRM\n\nCompromiso 1: Datos abiertos\n\nCumplimiento\nMedio término No iniciado Limitado Sustancial Completo\n\n"
+        "El portal se publicó.\n\nCompromiso 2: Compras\n\nCumplimiento: Sustancial.\n")
+    first, second = extract_commitments(lines, "irm").commitments
+    assert (first.status, [a.level for a in first.assessments]) == (None, [])
+    assert second.status == "sustancial"

@@ -53,6 +53,8 @@ class AssessmentReader(PatternReader):
             span = doc[sec.start:sec.end]
             found = non_overlapping((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span))
             for k, (label, s, e) in enumerate(found):
+                if label == "CUE" and _legend(found, k, doc):
+                    continue  # the scale printed as a grid's header, its marks lost ("Cumplimiento No iniciado Limitado …")
                 if label == "CUE":
                     when, limit = None, e + WINDOW
                     for label2, s2, e2 in found[k + 1:]:
@@ -83,3 +85,21 @@ class AssessmentReader(PatternReader):
                     sec.status_tick, sec.status_rule, sec.status_text = latest, "status.grid_tick", latest.text
         doc.spans[SPAN_KEY] = spans
         return doc
+
+
+LEGEND_LEVELS = 3
+"""A cue followed by this many different levels one after the other prints the scale, not a level."""
+
+
+def _legend(found: list[tuple[str, int, int]], k: int, doc: Doc) -> bool:
+    """Does the cue `found[k]` head the completion scale itself (a grid's header row read as text,
+    its marks lost): three or more different levels in a row after it, nothing but levels between?"""
+    levels, end = [], found[k][2]
+    for label, s, e in found[k + 1:]:
+        if not label.startswith(("LEVEL:", "WHEN:")) or any(not t.is_punct for t in doc[end:s]):
+            break
+        if label.startswith("LEVEL:"):
+            levels.append(label)
+        end = e
+    return len(set(levels)) >= LEGEND_LEVELS
+
