@@ -442,3 +442,10 @@ def test_the_scale_printed_as_a_grid_header_is_no_assessment():
     first, second = extract_commitments(lines, "irm").commitments
     assert (first.status, [a.level for a in first.assessments]) == (None, [])
     assert second.status == "sustancial"
+
+
+def test_a_field_actor_without_a_known_sector_takes_its_head_nouns():
+    lines = text_lines("Compromiso 1: Empleo\n\nInstitución(es) de apoyo: Ministerio del Trabajo y Fundación Empleo Joven\n")
+    (c,) = extract_commitments(lines, "plan").commitments
+    assert [(a.name, a.sector) for a in c.actors] == [("Ministerio del Trabajo", "gobierno"),
+                                                      ("Fundación Empleo Joven", "sociedad_civil")]

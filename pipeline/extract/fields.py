@@ -188,10 +188,13 @@ class FieldActors:
     def __init__(self, heads: str):
         self.heads_file = heads
         self.heads: frozenset[tuple[str, ...]] = frozenset()
+        self.head_sectors: dict[tuple[str, ...], str] = {}
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
         # the singular heads, each as its words: "Gobierno Regional" opens a name, "Gobierno Abierto" does not
-        self.heads = frozenset(tuple(fold(h.singular).split()) for h in load_heads(data_path(self.heads_file)))
+        heads = load_heads(data_path(self.heads_file))
+        self.heads = frozenset(tuple(fold(h.singular).split()) for h in heads)
+        self.head_sectors = {tuple(fold(h.singular).split()): h.sector for h in heads if h.sector}
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -209,7 +212,7 @@ class FieldActors:
                     blocks = [_value_after(ex, doc, h, self.heads)]
                 for block in blocks:
                     for item_lines, text in _items(block, self.heads, lambda a, b: _wrapped(ex.lm, a, b)):
-                        actor = _actor(ex, h.spec, item_lines, text)
+                        actor = _actor(ex, h.spec, item_lines, text, self.head_sectors)
                         if actor and not any(a.key == actor.key for a in found):
                             found.append(actor)
                             span = _span_of_lines(ex, doc, item_lines)
@@ -400,7 +403,15 @@ def _split_names(text: str, heads: frozenset[tuple[str, ...]]) -> list[str]:
             for p in parts if p]
 
 
-def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str) -> Optional[ActorFound]:
+def _head_sector(name: str, sectors: dict[tuple[str, ...], str]) -> Optional[str]:
+    """The sector of the longest head noun that opens `name` ("Ministerio del Trabajo": gobierno)."""
+    words = tuple(fold(w) for w in name.split()[:4])
+    found = [h for h in sectors if words[:len(h)] == h]
+    return sectors[max(found, key=len)] if found else None
+
+
+def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str,
+           head_sectors: dict[tuple[str, ...], str] | None = None) -> Optional[ActorFound]:
     if _NOT_ACTOR.search(text) or _NONE.match(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
         return None
     role = spec.role or "apoyo"
@@ -415,7 +426,8 @@ def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str) -> Optional[Ac
     if not text:
         text, acronym = acronym or "", acronym
     mention = _mention_in(ex, item_lines, text)
-    sector = spec.sector or (mention.sector if mention else None) or spec.default_sector
+    sector = spec.sector or (mention.sector if mention else None) or _head_sector(text, head_sectors or {}) \
+        or spec.default_sector
     key = fold(acronym or text) if acronym and len(text) < 3 else fold(text)
     found = ActorFound(mention=mention or Mention(start=0, end=0, name=text, key=key, sector=sector, source="field"),
                        name=text, key=key, sector=sector, role=role, explicit_role=True, line=item_lines[0])
