@@ -84,12 +84,10 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
-    tables = list(tables)
-    lines, grids, totals = _tables(list(lines), tables)
+    lines, grids, totals, milestone_tables = _tables(list(lines), tables)
     text, line_map = build_text(lines)
     doc = nlp.make_doc(text)
-    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals,
-                                    milestone_tables=[m for page, t in tables if (m := grid.read_milestones(t, page))])
+    doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals, milestone_tables=milestone_tables)
     doc = nlp(doc)
     ex: Extraction = doc.user_data[KEY]
     return CommitmentReport(report=report, kind=ex.kind, country=ex.country, plan=ex.plan,
@@ -98,22 +96,26 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
 
 
 def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
-            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals]]:
-    """Among `tables`, the grids (levels ticked) and the totals tables (commitments counted per
-    level); the body lines without theirs (table data, not prose), each grid placed after the last
-    body line before it."""
-    grids, totals, table_lines = [], [], set()
+            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals], list[grid.MilestoneTable]]:
+    """Among `tables`, the grids (levels ticked), the totals tables (commitments counted per level)
+    and the milestone tables; the body lines without the lines of the first two (table data, not
+    prose), each grid placed after the last body line before it."""
+    grids, totals, milestone_tables, table_lines = [], [], [], set()
     for page, table in tables:
+        if (listed := grid.read_milestones(table, page)) is not None:
+            milestone_tables.append(listed)
         ticks = grid.read_ticks(table, page)
         counted = None if ticks else grid.read_totals(table, page)
+        if not ticks and not counted:
+            continue
+        cell_lines = {n for c in table.cells() for n in c.lines}
         if ticks:
-            grids.append(grid.Grid(page=page, ticks=ticks, lines={n for c in table.cells() for n in c.lines}))
-        elif counted:
+            grids.append(grid.Grid(page=page, ticks=ticks, lines=cell_lines))
+        else:
             totals.append(counted)
-        if ticks or counted:
-            table_lines |= {(page, n) for c in table.cells() for n in c.lines}
+        table_lines |= {(page, n) for n in cell_lines}
     if not table_lines:
-        return lines, grids, totals
+        return lines, grids, totals, milestone_tables
     in_grid = {(g.page, n): g for g in grids for n in g.lines}
     kept: list[Line] = []
     for ln in lines:
@@ -123,7 +125,7 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
         g = in_grid.get((ln.page, ln.line))
         if g is not None and g.after < 0 and kept:
             g.after = len(kept) - 1
-    return kept, grids, totals
+    return kept, grids, totals, milestone_tables
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

@@ -53,9 +53,8 @@ class AssessmentReader(PatternReader):
             span = doc[sec.start:sec.end]
             found = non_overlapping((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span))
             for k, (label, s, e) in enumerate(found):
-                if label == "CUE" and _legend(found, k, doc):
-                    continue  # the scale printed as a grid's header, its marks lost ("Cumplimiento No iniciado Limitado …")
-                if label == "CUE":
+                # (a cue over the scale itself is a grid's header with its marks lost: "Cumplimiento No iniciado …")
+                if label == "CUE" and not _legend(found, k, doc):
                     when, limit = None, e + WINDOW
                     for label2, s2, e2 in found[k + 1:]:
                         if s2 >= limit or label2 in ("CUE", "OPEN_CUE"):

@@ -192,9 +192,9 @@ class FieldActors:
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
         # the singular heads, each as its words: "Gobierno Regional" opens a name, "Gobierno Abierto" does not
-        heads = load_heads(data_path(self.heads_file))
-        self.heads = frozenset(tuple(fold(h.singular).split()) for h in heads)
-        self.head_sectors = {tuple(fold(h.singular).split()): h.sector for h in heads if h.sector}
+        heads = [(tuple(fold(h.singular).split()), h.sector) for h in load_heads(data_path(self.heads_file))]
+        self.heads = frozenset(words for words, _ in heads)
+        self.head_sectors = {words: sector for words, sector in heads if sector}
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
@@ -399,8 +399,13 @@ def _split_names(text: str, heads: frozenset[tuple[str, ...]]) -> list[str]:
             parts.append(before)
             start = m.end()
     parts.append(text[start:].strip())
-    return [p.split(maxsplit=1)[1] if p.split(maxsplit=1)[0].lower() in _ARTICLES and len(p.split()) > 1 else p
-            for p in parts if p]
+    return [_without_article(p) for p in parts if p]
+
+
+def _without_article(name: str) -> str:
+    """"la Dirección Nacional …" → "Dirección Nacional …"."""
+    words = name.split(maxsplit=1)
+    return words[1] if len(words) > 1 and words[0].lower() in _ARTICLES else name
 
 
 def _head_sector(name: str, sectors: dict[tuple[str, ...], str]) -> Optional[str]:

@@ -121,11 +121,11 @@ def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tic
     cells = [c for c in table.cells() if c.text.strip() or c.mark]
     ticks = []
     for cell in sorted((c for c in cells if c.mark), key=lambda c: (c.row, c.column)):
-        above = sorted((c for c in cells if not c.mark and c.row + c.row_span <= cell.row and _shares_columns(c, cell)),
-                       key=lambda c: -c.row)
-        header = next(((c, known.level(c.text)) for c in above if known.level(c.text)), None)
-        if header is None:
+        above = _above(cells, cell)
+        level_cell = next((c for c in above if known.level(c.text)), None)
+        if level_cell is None:
             continue
+        kind, level = known.level(level_cell.text)
         label_cells = sorted((c for c in cells if not c.mark and c.column + c.column_span <= cell.column
                               and _shares_rows(c, cell)), key=lambda c: c.column)
         labels = [" ".join(c.text.split()) for c in label_cells]
@@ -134,7 +134,6 @@ def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tic
         when = next((w for w in map(known.when, covering + [c.text for c in above]) if w), None)
         number, title = _names(labels, known)
         line = (cell.lines or next((c.lines for c in label_cells if c.lines), None) or [None])[0]
-        (kind, level), level_cell = header[1], header[0]
         ticks.append(Tick(kind=kind, level=level, when=when, page=page, line=line, number=number,
                           title=title.strip(STARS + " ") if title else None,
                           starred=any(ch in label for label in labels for ch in STARS),
@@ -178,8 +177,7 @@ def read_totals(table: Table, page: int, known: Legend | None = None) -> Optiona
             if not texts or not _key(texts[0].text).startswith("total"):
                 continue
             for c in (c for c in texts[1:] if _COUNT.match(c.text.strip())):
-                header = next((h.text for h in sorted(cells, key=lambda h: -h.row)
-                               if h.row + h.row_span <= c.row and _shares_columns(h, c)), "")
+                header = next((h.text for h in _above(cells, c)), "")
                 level = known.level(header)
                 if level and level[0] == "completion":
                     counts[level[1]] = counts.get(level[1], 0) + int(c.text.strip())
@@ -256,6 +254,12 @@ def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
     return None
 
 
+def _above(cells: list[Cell], cell: Cell) -> list[Cell]:
+    """The cells without a mark above `cell` that cover one of its columns, nearest first."""
+    return sorted((c for c in cells if not c.mark and c.row + c.row_span <= cell.row and _shares_columns(c, cell)),
+                  key=lambda c: -c.row)
+
+
 def _shares_columns(a: Cell, b: Cell) -> bool:
     return a.column < b.column + b.column_span and b.column < a.column + a.column_span
 
@@ -293,14 +297,14 @@ class GridReader:
             return doc
         by_number = {sec.number: sec for sec in ex.sections if sec.number_printed}
         missing: list[str] = []
-        titles = [sec.title for sec in ex.sections]
+        titles = [fold(sec.title) for sec in ex.sections]
         for grid in ex.grids:
             named = {t.number or t.title for t in grid.ticks if t.number or t.title}
             holder = _holder(ex.sections, grid.after) if len(named) <= 1 else None
             for tick in grid.ticks:
                 sec = by_number.get(tick.number) if tick.number else None
                 if sec is None and tick.title:
-                    best = process.extractOne(fold(tick.title), [fold(t) for t in titles], scorer=fuzz.token_set_ratio,
+                    best = process.extractOne(fold(tick.title), titles, scorer=fuzz.token_set_ratio,
                                               score_cutoff=TITLE_CUTOFF)
                     sec = ex.sections[best[2]] if best else None
                 sec = sec or holder

@@ -136,10 +136,10 @@ def plan_pages(path: Path, min_quality: float = DEFAULT_MIN_QUALITY) -> list[Pag
     for number, layer in enumerate(_read_layers(path), start=1):
         tokens = _dehyphenated([w.text for w in layer.words])
         quality = text_quality(tokens) if layer.words else None
-        drawn = layer.visible * 2 > len(layer.words)
+        drawn = layer.visible * 2 > len(layer.words)  # a born-digital page's own text, not an OCR layer
+        threshold = min(min_quality, DRAWN_MIN_QUALITY) if drawn else min_quality
         too_short = layer.visible == len(layer.words) and len(tokens) < MIN_JUDGED_WORDS
-        if quality is not None and (quality >= (min(min_quality, DRAWN_MIN_QUALITY) if drawn else min_quality)
-                                    or too_short):
+        if quality is not None and (quality >= threshold or too_short):
             plans.append(PagePlan(number, "text-layer", quality, layer))
         else:
             plans.append(PagePlan(number, "ocr", quality))
@@ -468,8 +468,8 @@ def _words(textpage, count: int, left: float, top: float, hidden: list[int]) -> 
     first character; the indexes of invisible words (an OCR layer's) go to `hidden`. A soft hyphen
     ends its word with "-" where the line breaks after it (repair joins such a word as it joins any
     hyphenated one) and is dropped elsewhere. Rotated text (characters stacked in one column, each
-box above or below the last) stays one word per word (`_join_rotated` joins a label's words).
-(This loop is the ingest's hot path: plain
+    box above or below the last) stays one word per word (`_join_rotated` joins a label's words).
+    (This loop is the ingest's hot path: plain
     comparisons rather than min/max calls, a third of its time.)"""
     if count <= 0:
         return []
@@ -545,7 +545,6 @@ box above or below the last) stays one word per word (`_join_rotated` joins a la
     return _join_rotated(words, rotated, hidden) if rotated else words
 
 
-
 def _join_rotated(words: list[Word], rotated: set[int], hidden: list[int]) -> list[Word]:
     """A rotated label's words (one after the other in the text, in one column, a space apart)
     joined into one word: a table's column labels set vertically, as IRM grids set their levels,
@@ -562,7 +561,7 @@ def _join_rotated(words: list[Word], rotated: set[int], hidden: list[int]) -> li
                                      x1=max(a.bbox.x1, w.bbox.x1), bottom=max(a.bbox.bottom, w.bbox.bottom)))
         else:
             out.append(w)
-        if k in hide:
+        if k in hide and (not hidden or hidden[-1] != len(out) - 1):
             hidden.append(len(out) - 1)
         last_rotated = k in rotated
     return out
