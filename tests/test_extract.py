@@ -315,3 +315,23 @@ def test_no_commitment_heading_no_commitments():
     assert extract_commitments([], "vacío").commitments == []
     lines = [Line(text=t, page=1, line=n) for n, t in enumerate(["Introducción", "", "Un texto sin compromisos."], 1)]
     assert extract_commitments(lines, "sin-compromisos").commitments == []
+
+
+def test_matches_from_given_starts_are_the_full_runs_matches_at_them():
+    """`matches_from` runs the Matcher only from the given tokens: the same matches as the run
+    over the whole Doc that begin there, punctuation between a pattern's words included."""
+    import spacy
+    from spacy.matcher import Matcher
+
+    from pipeline.extract.state import matches_from
+
+    nlp = spacy.blank("es")
+    matcher = Matcher(nlp.vocab)
+    matcher.add("A", [[{"ORTH": "¿", "OP": "?"}, {"LOWER": "quién"}, {"IS_PUNCT": True, "OP": "*"},
+                       {"LOWER": "ejecuta"}]])
+    matcher.add("B", [[{"LOWER": "entidad"}, {"IS_PUNCT": True, "OP": "*"}, {"LOWER": "responsable"}]])
+    doc = nlp("¿ Quién , - ejecuta ? la entidad responsable y Entidad ( : responsable otra entidad responsable")
+    starts = [0, 1, 7, 10]
+    expected = sorted(m for m in matcher(doc) if m[1] in starts)
+    assert sorted(matches_from(matcher, doc, starts, words=2)) == expected
+    assert {(doc.vocab.strings[m], s) for m, s, _ in expected} == {("A", 0), ("A", 1), ("B", 7), ("B", 10)}

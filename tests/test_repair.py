@@ -334,3 +334,32 @@ def test_a_rare_name_is_no_evidence_that_the_document_drops_accents():
     repaired, corrections = repair_text(text)
     assert "Aurélia" not in repaired
     assert not [c for c in corrections if c.original == "Aurelia" and c.applied]
+
+
+def test_the_lexicon_is_read_back_from_its_fast_form(tmp_path, monkeypatch):
+    """Built once, kept in the cache folder, read back equal by the next process; a damaged file
+    is built again, never read as a lexicon."""
+    from pipeline.repair import lexicon
+
+    built = []
+
+    def build():
+        built.append(1)
+        return lexicon.Lexicon({"acción", "accion", "diseño"}, {"acción": 1e-4, "de": 1e-2})
+
+    monkeypatch.setenv("OGP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(lexicon, "_build", build)
+    try:
+        lexicon.load.cache_clear()
+        first = lexicon.load()
+        (fast,) = tmp_path.glob("lexicon-*.marshal")
+        lexicon.load.cache_clear()
+        again = lexicon.load()
+        assert len(built) == 1 and again is not first
+        assert (again.forms, again.freq, again.by_fold) == (first.forms, first.freq, first.by_fold)
+        assert again.spellings("accion") == ["accion", "acción"] and again.valid("diseño")
+        fast.write_bytes(fast.read_bytes()[:20])  # a write cut short
+        lexicon.load.cache_clear()
+        assert lexicon.load().forms == first.forms and len(built) == 2
+    finally:
+        lexicon.load.cache_clear()  # the next test gets the real lexicon

@@ -115,6 +115,7 @@ class TokenAnnotator:
             while i < ex.line_end_tok[line] - 1 and not any(ch.isalnum() for ch in doc[i].text):
                 i += 1
             doc[i]._.ogp_bol = True
+            ex.bol_toks.append(i)
             doc[ex.line_end_tok[line] - 1]._.ogp_eol = True
         return doc
 

@@ -29,7 +29,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from pipeline.extract.gazetteer import data_path, load_heads
-from pipeline.extract.state import ActorFound, Mention, state
+from pipeline.extract.state import ActorFound, Mention, matches_from, state
 from pipeline.extract.text import MARKER, LineMap, fold
 from pipeline.models import Line
 
@@ -71,7 +71,10 @@ class FieldHit:
     inline: bool = False  # the value goes on after the label on its last line
 
 
-def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec]]:
+def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec], re.Pattern, int]:
+    """The labels' Matcher, the field of each pattern, what a label's first word can be (the
+    patterns' first-word predicates in one), and the most words a label has."""
+    longest, firsts = 0, []
     matcher = Matcher(nlp.vocab, validate=True)
     specs: list[FieldSpec] = []
     for n, raw in enumerate(data_path(path).read_text(encoding="utf-8").splitlines(), 1):
@@ -88,9 +91,11 @@ def load_fields(nlp: Language, path: str) -> tuple[Matcher, list[FieldSpec]]:
                 pattern.append({"IS_PUNCT": True, "OP": "*"})
             pattern.append({"NORM": {"REGEX": f"^(?:{word})$"}})
         matcher.add(str(len(specs)), [pattern])
+        longest = max(longest, len(item["words"]))
+        firsts.append(f"^(?:{item['words'][0]})$")
         specs.append(FieldSpec(item["field"], item.get("role"), item.get("sector"), item.get("default_sector"),
                                bool(item.get("anchor"))))
-    return matcher, specs
+    return matcher, specs, re.compile("|".join(firsts)), longest
 
 
 @Language.factory("ogp_field_labels", assigns=["doc.spans"], requires=["token.norm", "token._.ogp_bol"],
@@ -107,15 +112,21 @@ class FieldLabels:
         self.fields = fields
         self.matcher: Matcher | None = None
         self.specs: list[FieldSpec] = []
+        self.first: re.Pattern | None = None
+        self.longest = 0
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
-        self.matcher, self.specs = load_fields(nlp, self.fields)
+        self.matcher, self.specs, self.first, self.longest = load_fields(nlp, self.fields)
 
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
         hits: list[FieldHit] = []
         taken: set[int] = set()
-        matches = sorted(self.matcher(doc), key=lambda m: (-(m[2] - m[1]), m[1]))
+        # a label opens its line with a capital, an optional "¿" before: the matcher runs only where
+        # a line's first word is some label's first word
+        starts = [i for w in ex.bol_toks if doc[w].text[:1].isupper() and self.first.search(doc[w].norm_)
+                  for i in ((w - 1, w) if w and doc[w - 1].text == "¿" else (w,))]
+        matches = sorted(matches_from(self.matcher, doc, starts, self.longest), key=lambda m: (-(m[2] - m[1]), m[1]))
         for match_id, start, end in matches:
             if doc[start].text == "¿":
                 start_word = start + 1

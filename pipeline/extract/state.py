@@ -3,8 +3,9 @@ turned into a `CommitmentReport`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
+from spacy.matcher import Matcher
 from spacy.tokens import Doc, Token
 
 from pipeline.extract.text import LineMap
@@ -125,6 +126,7 @@ class Extraction:
     tok_line: list[int] = field(default_factory=list)  # LineMap.lines index of each token
     line_first_tok: dict[int, int] = field(default_factory=dict)
     line_end_tok: dict[int, int] = field(default_factory=dict)
+    bol_toks: list[int] = field(default_factory=list)  # the token opening each line (`token._.ogp_bol`)
     headings: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # line → matches
     sections: list[Section] = field(default_factory=list)
     part_lines: list[tuple[int, Optional[str]]] = field(default_factory=list)
@@ -152,3 +154,20 @@ class Extraction:
 def state(doc: Doc) -> Extraction:
     return doc.user_data[KEY]
 
+
+
+def matches_from(matcher: Matcher, doc: Doc, starts: Iterable[int], words: int) -> list[tuple[int, int, int]]:
+    """The matches of `matcher(doc)` that begin at one of `starts`, for patterns of at most `words`
+    word tokens with only punctuation between them: the matcher runs over the span from each start
+    to its `words`-th word token, where such a match must end. A Matcher tries every pattern at every
+    token; labels that must open a line are sought at the lines' first tokens only (a twentieth of
+    a report's tokens)."""
+    found: list[tuple[int, int, int]] = []
+    n = len(doc)
+    for start in sorted(set(starts)):
+        end, seen = start, 0
+        while end < n and seen < words:
+            seen += not doc[end].is_punct
+            end += 1
+        found += [(m, start + s, start + e) for m, s, e in matcher(doc[start:end]) if s == 0]
+    return found

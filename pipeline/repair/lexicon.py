@@ -6,23 +6,33 @@ common a form is). wordfreq alone cannot tell `informacion` from `información` 
 unaccented spellings too — so a form is *valid* when hunspell has it, or when wordfreq knows it well
 and hunspell has no accented form of the same letters (names, loanwords: `Twitter`, `Madrid`).
 
+Building it (1.5-1.9 s: a million forms, the frequency table, the folded index) is done once per
+machine and code version: the built lexicon is kept in the user's cache folder
+(`pipeline.userdata.cache_dir()`) in marshal form, read back in ~0.5 s by every later process. The
+file's name is the hash of what built it (this module's source, the form list, wordfreq's version), so
+a change to any of them builds it again; an unreadable or damaged file is rebuilt, a read-only
+cache folder only costs the build.
+
 `python -m pipeline.repair.lexicon` rebuilds `pipeline/data/repair/hunspell-es.txt.xz` from
 /usr/share/hunspell/es_ES.{dic,aff}; the committed file keeps results independent of the installed
 dictionary's version.
 """
 from __future__ import annotations
 
+import gc
+import hashlib
+import importlib.metadata
 import lzma
+import marshal
 import math
 import re
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-from wordfreq import get_frequency_dict
-
 from pipeline.export import atomic_write_bytes
 from pipeline.repair.rules import DATA
+from pipeline.userdata import cache_dir
 
 HUNSPELL_FORMS = DATA / "hunspell-es.txt.xz"
 WELL_KNOWN = 3.0  # Zipf from which a form hunspell lacks counts as a word (a name, a loanword)
@@ -91,6 +101,45 @@ class Lexicon:
 
 @lru_cache(maxsize=1)
 def load() -> Lexicon:
+    """The lexicon, from its fast form in the cache folder, else built (and its fast form kept)."""
+    fast = cache_dir() / f"lexicon-{_build_key()}.marshal"
+    gc.disable()  # millions of new objects: each collection would walk them all (0.4 s in all)
+    try:
+        lexicon = _read_fast(fast)
+        if lexicon is None:
+            lexicon = _build()
+            try:
+                fast.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(fast, marshal.dumps((lexicon.forms, lexicon.freq, lexicon.by_fold)))
+            except OSError:  # a read-only cache folder: built again by the next process
+                pass
+    finally:
+        gc.enable()
+    return lexicon
+
+
+def _build_key() -> str:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(HUNSPELL_FORMS.read_bytes())
+    h.update(importlib.metadata.version("wordfreq").encode())
+    return h.hexdigest()[:16]
+
+
+def _read_fast(path: Path) -> Lexicon | None:
+    try:
+        forms, freq, by_fold = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):  # none yet, or damaged: built again
+        return None
+    if not (isinstance(forms, set) and isinstance(freq, dict) and isinstance(by_fold, dict)):
+        return None
+    lexicon = Lexicon.__new__(Lexicon)
+    lexicon.forms, lexicon.freq, lexicon.by_fold = forms, freq, by_fold
+    return lexicon
+
+
+def _build() -> Lexicon:
+    from wordfreq import get_frequency_dict  # 0.15 s to import: only when the lexicon is built
+
     with lzma.open(HUNSPELL_FORMS, "rt", encoding="utf-8") as fh:
         forms = {ln for ln in fh.read().split("\n") if ln and not ln.startswith("#")}
     freq = get_frequency_dict("es", wordlist="large")
