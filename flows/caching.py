@@ -11,7 +11,6 @@ import ast
 import hashlib
 import inspect
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from prefect.cache_policies import TASK_SOURCE, CachePolicy, Inputs
 
 import pipeline
 from pipeline.export import atomic_write_json
+from pipeline.userdata import cache_dir
 
 _ROOT = Path(pipeline.__file__).parent
 
@@ -186,28 +186,27 @@ def _stage_functions() -> dict[str, tuple[Callable, ...]]:
 @lru_cache(maxsize=None)
 def stage_versions() -> dict[str, str]:
     """`code_version` of each stage's tasks (ingest, repair, extract). Finding import closures
-    parses the library's sources (1.8 s here), so the versions are kept in the task cache's folder
-    (`PREFECT_LOCAL_STORAGE_PATH`), keyed on `flows.reuse.code_fingerprint()`, the hash of every
-    file of `pipeline/` and `flows/`: a version is recomputed whenever any file it could depend on
-    changed, and read back (in milliseconds) otherwise."""
+    parses the library's sources (1.8 s here), so the versions are kept in the user's cache folder
+    (`pipeline.userdata.cache_dir()`: they depend on the code only, not on a run's inputs or task
+    cache), keyed on `flows.reuse.code_fingerprint()`, the hash of every file of `pipeline/` and
+    `flows/`: a version is recomputed whenever any file it could depend on changed, and read back
+    (in milliseconds) otherwise."""
     from flows.reuse import code_fingerprint
 
     fingerprint = code_fingerprint()
-    store = os.environ.get("PREFECT_LOCAL_STORAGE_PATH")
-    file = Path(store) / "code-versions.json" if store else None
+    file = cache_dir() / "code-versions.json"
     try:
-        stored = json.loads(file.read_text(encoding="utf-8")) if file and file.is_file() else {}
+        stored = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
     except (OSError, ValueError):
         stored = {}
     if stored.get("fingerprint") == fingerprint and isinstance(stored.get("versions"), dict):
         return stored["versions"]
     versions = {stage: code_version(*fns) for stage, fns in _stage_functions().items()}
-    if file:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(file, {"fingerprint": fingerprint, "versions": versions})
-        except OSError:  # a read-only cache folder: the versions are computed again next run
-            pass
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(file, {"fingerprint": fingerprint, "versions": versions})
+    except OSError:  # a read-only cache folder: the versions are computed again next run
+        pass
     return versions
 
 

@@ -348,14 +348,14 @@ def test_cache_versions_follow_the_code_each_task_runs(tmp_path):
 
 
 def test_stage_versions_are_kept_per_code_fingerprint(tmp_path, monkeypatch):
-    """The stage versions are read back from the task cache's folder while the code is the same,
+    """The stage versions are read back from the user's cache folder while the code is the same,
     and computed again as soon as the code fingerprint differs."""
     import json
 
     import flows.reuse
     from flows import caching
 
-    monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(tmp_path))
+    monkeypatch.setenv("OGP_CACHE_DIR", str(tmp_path))
     caching.stage_versions.cache_clear()
     try:
         real = caching.stage_versions()
