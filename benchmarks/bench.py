@@ -34,6 +34,8 @@ Measurements:
                     on the same pages (2 at a time, one thread each), then `ogp run` on the
                     unchanged input; in turns, twice
   text_reports      `ogp run` over 20 different text reports, --workers 1 and 2, in turns, twice
+  linear_cost       `ogp run` on a text report, a born-digital PDF and a scan of 26, 100 and 300
+                    pages each: the marginal cost per page of pages 101-300 against that of 27-100
   pdfium_chars,     a 100-page born-digital PDF (the fixture generator's two-column text pages):
   born_digital      pypdfium2 just reading every character with its box (`get_text_range`,
                     `get_charbox(loose=True)`), against the library's ingest + layout of it
@@ -67,7 +69,7 @@ DPI, LANG = 300, "spa"
 REPEATS = 2  # the side-by-side OCR timings keep the best of this many runs (others share the machine)
 ORDER = ["server_startup", "prefect_overhead", "text_path", "raw_tesseract", "pipeline_ocr", "ocrmypdf",
          "flow_1_worker", "flow_2_workers", "flow_2_processes", "big_scan", "pdfium_chars", "born_digital",
-         "run_vs_tesseract", "text_reports"]
+         "run_vs_tesseract", "text_reports", "linear_cost"]
 TARGETS = {
     "ocr_path_vs_raw_tesseract": ("<=", 1.15),
     "speedup_vs_ocrmypdf": (">", 1.0),
@@ -79,6 +81,7 @@ TARGETS = {
     "run_8_pages_vs_raw_tesseract": ("<=", 1.15),
     "unchanged_run_vs_cold_run": ("<=", 0.10),
     "text_reports_2_vs_1_workers": (">=", 1.8),
+    "marginal_page_cost_300_vs_100": ("<=", 1.25),
 }
 BORN_DIGITAL_PAGES = 100
 
@@ -351,6 +354,51 @@ def child_text_reports(work: Path) -> dict:
             times[workers].append(_ogp_run(work, [folder], out, "--workers", str(workers), cache=cache))
     return {"seconds": round(min(times[2]), 2), "one_worker_seconds": round(min(times[1]), 2),
             "runs": {str(k): [round(x, 2) for x in v] for k, v in times.items()}}
+
+
+LINEAR_PAGES = (26, 100, 300)
+
+
+def _paged_inputs(work: Path, pages: int) -> dict[str, Path]:
+    """A text report, a born-digital PDF and a scan of `pages` pages each: the seed's pages (as
+    the text ingest splits them) cycled, form feeds between; the born-digital fixture's pages and
+    the 10 scanned pages, repeated."""
+    import pypdfium2 as pdfium
+
+    from pipeline.ingest import read_text_report
+
+    made = {"text": work / f"text-{pages}p.txt", "born_digital": work / f"born-{pages}p.pdf",
+            "scan": work / f"scan-{pages}p.pdf"}
+    if not made["text"].exists():
+        seed = [ "\n".join(ln.text for ln in page.lines) for page in read_text_report(SEED).pages]
+        made["text"].write_text("\f".join(seed[i % len(seed)] for i in range(pages)) + "\n", encoding="utf-8")
+    for kind, source in (("born_digital", work / f"text{BORN_DIGITAL_PAGES}.pdf"), ("scan", work / "scan10.pdf")):
+        if made[kind].exists():
+            continue
+        src, out = pdfium.PdfDocument(str(source)), pdfium.PdfDocument.new()
+        while len(out) < pages:
+            out.import_pages(src, list(range(min(len(src), pages - len(out)))))
+        out.save(str(made[kind]))
+        out.close()
+        src.close()
+    return made
+
+
+def child_linear_cost(work: Path) -> dict:
+    """`ogp run` (start-up included, --workers 2, a new output folder and task cache each) on a
+    text report, a born-digital PDF and a scan of 26, 100 and 300 pages. What grows faster than
+    the page count shows in the marginal cost per page: that of pages 101-300 against that of
+    pages 27-100 (1.0 when linear; start-up cancels out)."""
+    seconds: dict[str, dict[int, float]] = {}
+    for pages in LINEAR_PAGES:
+        for kind, path in _paged_inputs(work, pages).items():
+            out, cache = _fresh(work / f"out-linear-{kind}-{pages}"), _fresh(work / f"cache-linear-{kind}-{pages}")
+            seconds.setdefault(kind, {})[pages] = round(_ogp_run(work, [path], out, "--workers", "2", cache=cache), 2)
+    a, b, c = LINEAR_PAGES
+    marginal = {kind: round(((t[c] - t[b]) / (c - b)) / ((t[b] - t[a]) / (b - a)), 3) for kind, t in seconds.items()}
+    return {"seconds": round(sum(sum(t.values()) for t in seconds.values()), 2),
+            "runs": {kind: {str(n): x for n, x in t.items()} for kind, t in seconds.items()},
+            "marginal_300_vs_100": marginal}
 
 
 def child_pipeline_ocr(work: Path) -> dict:
@@ -776,6 +824,9 @@ def summarize(results: dict) -> dict:
     if "text_reports" in m:
         derived["text_reports_2_vs_1_workers"] = round(m["text_reports"]["one_worker_seconds"]
                                                        / m["text_reports"]["seconds"], 3)
+    if "linear_cost" in m:
+        derived["marginal_page_cost_300_vs_100"] = max(m["linear_cost"]["marginal_300_vs_100"].values())
+        derived["marginal_page_cost_by_kind"] = m["linear_cost"]["marginal_300_vs_100"]
     ops = {"<=": float.__le__, "<": float.__lt__, ">=": float.__ge__, ">": float.__gt__}
     results["derived"] = derived
     results["targets"] = {k: {"value": derived[k], "target": f"{op} {v}", "met": ops[op](float(derived[k]), float(v))}

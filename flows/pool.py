@@ -23,7 +23,8 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Hashable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Hashable, Iterable, Iterator
 
 from flows import progress
 
@@ -118,11 +119,17 @@ class ReportPool:
             name, args = event
             getattr(progress, name)(*args)
 
-    def run_all(self, fn: Callable, jobs: dict[Hashable, tuple]) -> dict[Hashable, Any]:
-        """`fn(*args)` for every job, `workers` at a time: its result, or the exception it raised."""
+    def run_all(self, fn: Callable, jobs: Iterable[tuple[Hashable, tuple]]) -> dict[Hashable, Any]:
+        """`fn(*args)` for every (key, args) of `jobs`, `workers` at a time, each submitted as soon as
+        `jobs` yields it: its result, or the exception it raised."""
         with self._executor(self.workers) as executor:
-            futures = {key: executor.submit(fn, *args) for key, args in jobs.items()}
-            return {key: _outcome(f) for key, f in futures.items()}
+            futures: dict[Hashable, Any] = {}
+            for key, args in jobs:
+                try:
+                    futures[key] = executor.submit(fn, *args)
+                except BrokenProcessPool as exc:  # a worker died before this job was handed over
+                    futures[key] = exc
+            return {key: f if isinstance(f, BrokenProcessPool) else _outcome(f) for key, f in futures.items()}
 
     def run_alone(self, fn: Callable, *args: Any) -> Any:
         with self._executor(1) as executor:

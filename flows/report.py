@@ -116,14 +116,20 @@ def _subflow_run(parameters: dict, attempt: int = 1):
 
 
 def _reports_in_workers(jobs: dict[Path, dict], workers: int) -> dict[Path, dict]:
-    """Each report's subflow in a worker process (flows.pool), `workers` at a time. The flow runs
-    are all made first, while the workers' forkserver is still loading: made during the run, they
-    waited seconds on the server's database behind the workers' own writes. A worker that died
-    takes down the reports the pool had not finished: each is run again alone, and the one that
-    kills its worker again fails (`ChildFailed`), the batch goes on."""
-    runs = {p: _subflow_run(params) for p, params in jobs.items()}
+    """Each report's subflow in a worker process (flows.pool), `workers` at a time. Each flow run
+    is made just before its report is handed to the pool, so the first reports start while the
+    others' runs are being made (making all twenty first kept the workers waiting 2-3 s). A worker
+    that died takes down the reports the pool had not finished: each is run again alone, and the
+    one that kills its worker again fails (`ChildFailed`), the batch goes on."""
+    runs = {}
+
+    def submitted():
+        for p, params in jobs.items():
+            runs[p] = _subflow_run(params)
+            yield p, (runs[p], params, workers)
+
     with pool.ReportPool(min(workers, len(jobs))) as reports:
-        results = reports.run_all(pool.run_report, {p: (runs[p], params, workers) for p, params in jobs.items()})
+        results = reports.run_all(pool.run_report, submitted())
         for p in [p for p, r in results.items() if isinstance(r, BrokenProcessPool)]:
             _crashed(runs[p])
             results[p] = reports.run_alone(pool.run_report, _subflow_run(jobs[p], attempt=2), jobs[p], workers)
