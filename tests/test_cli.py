@@ -69,3 +69,24 @@ def test_score_gate_passes_and_fails_on_actor_f1(tmp_path):
     assert typo.returncode == 1 and "outptus" in typo.stderr and not (tmp_path / "outptus").exists()
     unrelated = ogp("score", "--pred", str(tmp_path / "a"))  # a folder without any gold report
     assert unrelated.returncode == 1 and "nothing scored" in unrelated.stderr
+
+
+def test_a_report_whose_worker_died_exits_10_naming_the_file_and_the_fix(tmp_path, monkeypatch):
+    """`ogp run` maps a report lost with its worker (`ChildFailed`, as `flows.report` records it)
+    to exit code 10, after the other reports' table, with the file and what to do."""
+    from typer.testing import CliRunner
+
+    from pipeline import cli
+    from pipeline.errors import ChildFailed, ExitCode
+
+    good, lost = tmp_path / "a.txt", tmp_path / "b.txt"
+    for f in (good, lost):
+        f.write_text("Compromiso 1: Algo\n", encoding="utf-8")
+    error = ChildFailed(lost, "the worker process running it died (killed, or out of memory)").to_dict()
+    summaries = [{"report": "a", "file": str(good), "ok": True, "outcome": "success", "seconds": 1.0},
+                 {"report": "b", "file": str(lost), "ok": False, "outcome": "failure", "error": error, "seconds": 0.0}]
+    monkeypatch.setattr(cli, "_run_flow", lambda paths, out, **options: summaries)
+    res = CliRunner().invoke(cli.app, ["run", str(good), str(lost), "--out", str(tmp_path / "out"), "--force"])
+    assert res.exit_code == ExitCode.CHILD_FAILED == 10
+    assert "b.txt" in res.output and "worker process" in res.output and "--workers 1" in res.output
+    assert "1 of 2 reports failed" in res.output
