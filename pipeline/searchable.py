@@ -43,6 +43,7 @@ import pypdfium2.raw as pdfium_c
 from ocrmypdf import BoundingBox, OcrClass, OcrElement, OcrEngine, OrientationConfidence, hookimpl
 from PIL import Image
 
+from pipeline import pdfium_lock
 from pipeline.errors import PipelineError
 from pipeline.export import atomic_path
 from pipeline.models import BBox, Document, SourceKind, Word
@@ -50,6 +51,7 @@ from pipeline.repair import RepairResult
 
 ENGINE = "ogp-repaired"  # OcrOptions.ocr_engine naming this module's engine
 _LAYER = "ogp_text_layer"  # OcrOptions.extra_attrs key: page number (1-based) → PageLayer
+_SIZES = "ogp_page_sizes"  # OcrOptions.extra_attrs key: page number (1-based) → (width, height), points
 _TOKEN = re.compile(r"\S+")
 
 
@@ -165,7 +167,7 @@ def write_searchable_pdf(source: Path, doc: Document, repaired: RepairResult, ta
         # a page that shows text of its own (OCR'd for its pictures, or for having few words) keeps it
         # alone: a layer would repeat its visible words, and make OCRmyPDF drop the document's tags
         read = text_layer(doc, repaired)
-        shown = _text_shown(source, read)
+        shown, sizes = _pages_seen(source, read)
         layers = {n: layer for n, layer in read.items() if not shown[n]}
         with pikepdf.open(source) as pdf:
             title = None if str(pdf.docinfo.get("/Title", "")).strip() else doc.name
@@ -181,6 +183,7 @@ def write_searchable_pdf(source: Path, doc: Document, repaired: RepairResult, ta
                 title=title, progress_bar=False, use_threads=True,
             )
             options.extra_attrs[_LAYER] = layers
+            options.extra_attrs[_SIZES] = sizes
             ocrmypdf.ocr(options, plugins=[__name__])
             pdfa = options.extra_attrs.get("_actual_output_type") == "pdfa"
     # a permission error is not caught: it stays one (OutputNotWritable)
@@ -189,19 +192,25 @@ def write_searchable_pdf(source: Path, doc: Document, repaired: RepairResult, ta
     return SearchablePdf(target, pdfa, sorted(layers))
 
 
-def _text_shown(source: Path, pages) -> dict[int, bool | None]:
-    """For each of `pages` (1-based): None if it has no text, False if all its text is invisible (an
-    OCR layer), True if some is shown."""
-    pdf = pdfium.PdfDocument(str(source))
-    try:
-        shown = {}
-        for n in pages:
-            modes = {pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
-                     for obj in pdf[n - 1].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])}
-            shown[n] = bool(modes - {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE}) if modes else None
-        return shown
-    finally:
-        pdf.close()
+def _pages_seen(source: Path, pages) -> tuple[dict[int, bool | None], dict[int, tuple[float, float]]]:
+    """For each of `pages` (1-based): whether it shows text (None if it has none, False if all its
+    text is invisible, an OCR layer, True if some is shown); and every page's size in points as PDFium
+    gives it (OCRmyPDF may rasterize a page that has no layer).
+    Read here, in the calling thread: PDFium is not thread-safe, and OCRmyPDF calls the rasterizer
+    hook from its worker threads, where a second document opened at once corrupts PDFium's state
+    for the rest of the process (every later file then fails with "Data format error")."""
+    with pdfium_lock.LOCK:
+        pdf = pdfium.PdfDocument(str(source))
+        try:
+            shown = {}
+            for n in pages:
+                modes = {pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                         for obj in pdf[n - 1].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])}
+                shown[n] = bool(modes - {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE}) if modes else None
+            sizes = {n: pdf[n - 1].get_size() for n in range(1, len(pdf) + 1)}
+            return shown, sizes
+        finally:
+            pdf.close()
 
 
 @contextmanager
@@ -283,11 +292,7 @@ def rasterize_pdf_page(input_file: Path, output_file: Path, raster_device, raste
     resolution `page_dpi` says; any other OCR engine gets OCRmyPDF's rendering."""
     if options is None or options.ocr_engine != ENGINE:
         return None
-    pdf = pdfium.PdfDocument(str(input_file))
-    try:
-        width, height = pdf[pageno - 1].get_size()
-    finally:
-        pdf.close()
+    width, height = options.extra_attrs[_SIZES][pageno]  # measured before, outside OCRmyPDF's threads
     size = (int(round(width * raster_dpi.x / 72.0)), int(round(height * raster_dpi.y / 72.0)))
     if rotation and rotation % 180 == 90:
         size = size[::-1]

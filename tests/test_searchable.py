@@ -188,6 +188,28 @@ def test_text_layer_pages_are_copied_as_they_are(ocrd, tmp_path):
     assert pages_as_printed(made.path) == pages_as_printed(source)
 
 
+def test_every_pdfium_document_is_opened_under_the_process_lock(tmp_path, monkeypatch):
+    """PDFium is not thread-safe and OCRmyPDF calls its hooks from worker threads: a document opened
+    there, outside the lock, once corrupted PDFium for the rest of the process (later files all failed
+    with "Data format error"). Making searchable.pdf opens every PDFium document under the one lock."""
+    from pipeline import pdfium_lock
+
+    source = tmp_path / "scan.pdf"
+    doc = scan_and_reading(source)
+    repaired = process.repair_document(doc)
+    opened, real = [], pdfium.PdfDocument
+
+    def watched(*args, **kwargs):
+        opened.append(pdfium_lock.LOCK.locked())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdfium, "PdfDocument", watched)
+    made = write_searchable_pdf(source, doc, repaired, tmp_path / "searchable.pdf")
+    monkeypatch.undo()
+    assert made.text_pages == [1] and opened and all(opened)
+    assert "diseño" in page_texts(made.path)[0]
+
+
 def test_a_scan_page_that_gave_no_words_gets_no_words(tmp_path):
     source = tmp_path / "scan.pdf"
     doc = scan_and_reading(source)

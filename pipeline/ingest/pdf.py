@@ -17,7 +17,6 @@ import re
 import statistics
 import subprocess
 import tempfile
-import threading
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from pipeline.errors import EmptyPdf, EncryptedPdf, OcrFailed, PageTooLarge, PipelineError, UnreadablePdf
-from pipeline import tables
+from pipeline import pdfium_lock, tables
 from pipeline.layout import order_lines
 from pipeline.models import BBox, ImageRegion, Page, PageError, SourceKind, Word
 
@@ -44,10 +43,8 @@ DEFAULT_MIN_QUALITY = 0.93
 DEFAULT_OCR_TIMEOUT = 180
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
-# PDFium is not thread-safe, not even across documents (pypdfium2's docs: concurrent calls crash or
-# corrupt the process), and the flows read pages in threads: every PDFium call holds this lock.
-# (Without it a 300-page scan failed 2 runs in 3 with PdfiumError; rendering is ~0.1 s of a ~1 s page.)
-_PDFIUM = threading.Lock()
+# every PDFium call holds the process's one PDFium lock (rendering is ~0.1 s of a ~1 s page)
+_PDFIUM = pdfium_lock.LOCK
 
 
 @dataclass

@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from pipeline import pdfium_lock
 from pipeline.models import BBox, Evidence
 
 RENDER_DPI = 110
 """Page images at about 900 pixels across an A4 page: enough to read a line, small to send."""
-_PDFIUM = threading.Lock()  # pdfium is not thread-safe; the app serves requests from a thread pool
+_PDFIUM = pdfium_lock.LOCK  # the app serves requests from a thread pool
 
 
 @dataclass
