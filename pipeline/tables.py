@@ -2,13 +2,15 @@
 
 Two ways a table is found:
 
-- **Ruling lines** (text-layer pages). The geometry is pdfplumber's table finder — edges snapped and
-  joined, their intersections, the cells four intersections close, the tables the cells form
-  (`pdfplumber.table`): pdfplumber is the right tool for tables and ruling lines. Its PDF parse is
-  not (pdfminer reads ~2 pages/s, PDFium ~50), so the edges are not pdfplumber's: they come from the
+- **Ruling lines**. The geometry is pdfplumber's table finder — edges snapped and joined, their
+  intersections, the cells four intersections close, the tables the cells form (`pdfplumber.table`):
+  pdfplumber is the right tool for tables and ruling lines. Its PDF parse is not (pdfminer reads ~2
+  pages/s, PDFium ~50), so the edges are not pdfplumber's. On a text-layer page they come from the
   page's path objects as PDFium read them with the rest of the text layer (`ingest.pdf`, each
   straight axis-aligned segment of a stroked or filled path, as pdfplumber takes a rectangle's four
-  sides and a line's one). A page without path objects never gets here.
+  sides and a line's one). On a scan they come from its pixels (`image_rules`: long thin dark runs
+  along the rows and the columns, the sides of a filled area), and a tilted scan's edges and words
+  are turned upright by the tilt its lines show before the cells are made.
 - **Aligned words** (scans, and the unruled tables of a text layer): a run of visual rows whose
   words fall into segments (word groups split by a gap wider than a word space) starting at the same
   three or more column positions, each position recurring in the run's rows. Nothing is tied to one
@@ -21,9 +23,13 @@ page's reading order too: the cells say which of them are a table's.
 """
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from bisect import bisect_right
+
+import numpy as np
+from PIL import Image
 
 from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
 
@@ -49,11 +55,23 @@ MIN_FILLED = 0.15
 a sparse table (an IRM grid, one mark per group of level columns) fills a fifth or more."""
 
 
-def find_tables(lines: list[Line], edges: list[Edge], width: float, height: float) -> list[Table]:
+def find_tables(lines: list[Line], edges: list[Edge], width: float, height: float,
+                tilted: bool = False) -> list[Table]:
     """The page's tables, top to bottom: those its ruling lines draw, then those its aligned words
-    form outside them."""
+    form outside them. `tilted`: a scan, its rules found in its pixels: they are read along the
+    tilt its lines of words show, and a ruled table whose words Tesseract read poorly is a
+    picture's lines, not a table."""
     words = [(w, ln.line) for ln in lines for w in ln.words if w.bbox is not None]
-    tables = ruled_tables(words, edges, width, height) if edges else []
+    tables = []
+    if edges:
+        slope = _slope(words) if tilted else 0.0
+        if slope:
+            upright = [(w.model_copy(update={"bbox": _turn(w.bbox, slope)}), n) for w, n in words]
+            tables = [_turned_back(t, slope) for t in ruled_tables(upright, _upright_edges(edges, slope), width, height)]
+        else:
+            tables = ruled_tables(words, edges, width, height)
+        if tilted:
+            tables = [t for t in tables if _read_well(t, words)]
     outside = [(w, n) for w, n in words if not any(_inside(w.bbox, t.bbox) for t in tables)]
     tables += aligned_tables(outside)
     return sorted(tables, key=lambda t: (t.bbox.top, t.bbox.x0))
@@ -83,6 +101,51 @@ def ruled_tables(words: list[tuple[Word, int]], edges: list[Edge], width: float,
         if table is not None:
             tables.append(table)
     return tables
+
+
+SCAN_TABLE_CONF = 60.0
+"""On a scan, a ruled table's words have at least this median OCR confidence: the boxes a picture's
+or a pattern's lines close hold Tesseract's guesses (medians 18-31 on the photos and the cover
+pattern of two real plans, 96 on a scanned table)."""
+
+
+def _read_well(table: Table, words: list[tuple[Word, int]]) -> bool:
+    confs = [w.conf for w, _ in words if w.conf is not None and _inside(w.bbox, table.bbox)]
+    return bool(confs) and statistics.median(confs) >= SCAN_TABLE_CONF
+
+
+def _turn(box: BBox, slope: float, back: bool = False) -> BBox:
+    """`box` in the frame turned by the page's tilt (`slope`, dy/dx) so that its lines lie level
+    (x' = x + s·y, y' = y - s·x); `back`: from that frame to the page's. The box of the turned corners."""
+    s = -slope if back else slope
+    k = 1 / (1 + s * s) if back else 1.0
+    corners = [((x + s * y) * k, (y - s * x) * k) for x in (box.x0, box.x1) for y in (box.top, box.bottom)]
+    return BBox(x0=min(c[0] for c in corners), top=min(c[1] for c in corners),
+                x1=max(c[0] for c in corners), bottom=max(c[1] for c in corners))
+
+
+def _upright_edges(edges: list[Edge], slope: float) -> list[Edge]:
+    """Edges of a tilted page in the turned frame (see `_turn`): each piece of a rule, short on a
+    tilted scan (it steps a pixel every 1/slope), at its middle's turned position."""
+    out = []
+    for kind, pos, a, b in edges:
+        if kind == "h":
+            mid = (a + b) / 2
+            out.append(("h", pos - slope * mid, a + slope * pos, b + slope * pos))
+        else:
+            mid = (a + b) / 2
+            out.append(("v", pos + slope * mid, a - slope * pos, b - slope * pos))
+    return out
+
+
+def _turned_back(table: Table, slope: float) -> Table:
+    """A table found in the turned frame with its boxes on the page."""
+    for row in table.rows:
+        for cell in row.cells:
+            cell.bbox = _turn(cell.bbox, slope, back=True)
+        row.bbox = BBox.union([c.bbox for c in row.cells])
+    table.bbox = BBox.union([r.bbox for r in table.rows])
+    return table
 
 
 def _grid_table(boxes: list[BBox], words: list[tuple[Word, int]]) -> Table | None:
@@ -121,6 +184,87 @@ def _has_row_of_two(cells: list[Cell]) -> bool:
     for c in cells:
         rows[c.row] = rows.get(c.row, 0) + 1
     return any(n >= 2 for n in rows.values())
+
+
+# ------------------------------------------------------------------------------ rules in a scan
+RULE_DPI = 100
+"""Rules are looked for at about this resolution: each block of the scan's pixels is dark if any of
+its pixels is (a hairline stays one), and a page costs ~1 M pixels, not 9."""
+DARK = 160
+"""A pixel darker than this (0-255) is ink: a black or grey rule, blurred or on a noisy scan; a
+light cell shading (~200 and up) is not."""
+RULE_MIN = 24.0
+"""A dark run at least this long (points) along a row or a column of pixels is a piece of a rule.
+A tilted rule steps a pixel every 1/tilt: at 1° its pieces are ~80 points long. Letters' strokes
+are shorter (the stem of a 24-point capital is ~17 points)."""
+RULE_THICK = 4.0
+"""A rule is at most this thick (points); of a filled area (a dark header row, a picture) only its
+sides are edges, as pdfplumber takes a filled rectangle's."""
+
+
+def image_rules(image, width: float, height: float):
+    """The ruling lines of a scanned page (a gray PIL image of the page, `width` x `height` points):
+    the edges, in points, of every piece of a horizontal or vertical rule and of the sides of a
+    filled area; and the image with those pixels whited out, for Tesseract to read (None when the
+    page has no rule). Tesseract's page segmentation drops text boxed in by rules: on a ruled grid
+    it read 2 of 5 header cells and none of the marks, and all of them once the rules were gone."""
+    k = max(1, round(image.width * 72 / width / RULE_DPI))
+    gray = np.asarray(image if image.mode == "L" else image.convert("L"))
+    rows, columns = gray.shape[0] // k, gray.shape[1] // k
+    if rows == 0 or columns == 0:
+        return [], None
+    dark = (gray[:rows * k, :columns * k] < DARK).reshape(rows, k, columns, k).any(axis=(1, 3))
+    px, py = width / columns, height / rows
+    across = _rule_pixels(dark, round(RULE_MIN / px), math.ceil(RULE_THICK / py))
+    down = _rule_pixels(dark.T, round(RULE_MIN / py), math.ceil(RULE_THICK / px)).T
+    edges: list[Edge] = [("h", (y + 0.5) * py, a * px, b * px) for y, a, b in _runs(across)]
+    edges += [("v", (x + 0.5) * px, a * py, b * py) for x, a, b in _runs(down.T)]
+    if not edges:
+        return [], None
+    blocks = across | down
+    blocks[1:] |= blocks[:-1].copy()  # and the blocks beside them: a rule's blurred, lighter fringe
+    blocks[:-1] |= blocks[1:].copy()
+    blocks[:, 1:] |= blocks[:, :-1].copy()
+    blocks[:, :-1] |= blocks[:, 1:].copy()
+    cleaned = gray.copy()
+    cleaned[:rows * k, :columns * k][np.repeat(np.repeat(blocks, k, axis=0), k, axis=1)] = 255
+    return edges, Image.fromarray(cleaned)
+
+
+def _rule_pixels(dark: np.ndarray, length: int, thick: int) -> np.ndarray:
+    """The pixels of `dark` in pieces of rule along its rows: runs of dark pixels at least `length`
+    long, without the pixels inside a filled area (those with such runs `thick` + 1 rows both above
+    and below them)."""
+    run = _in_runs(dark, length)
+    gap = thick + 1
+    above, below = np.zeros_like(run), np.zeros_like(run)
+    above[gap:], below[:-gap] = run[:-gap], run[gap:]
+    return _in_runs(run & ~(above & below), length)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """The runs of `mask` along its rows, as (row, start, end) in pixels."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)  # row by row, left to right: each start with its end
+    _, ends = np.nonzero(step == -1)
+    return list(zip(rows.tolist(), starts.tolist(), ends.tolist()))
+
+
+def _in_runs(dark: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of `dark` that lie in a run of at least `length` dark pixels along their row."""
+    n, w = dark.shape
+    if length < 1 or length > w:
+        return np.zeros_like(dark)
+    sums = np.zeros((n, w + 1), dtype=np.int32)
+    np.cumsum(dark, axis=1, out=sums[:, 1:])
+    full = np.zeros((n, w), dtype=np.int32)  # a run of `length` starts here
+    full[:, :w - length + 1] = (sums[:, length:] - sums[:, :w - length + 1]) == length
+    starts = np.zeros((n, w + 1), dtype=np.int32)
+    np.cumsum(full, axis=1, out=starts[:, 1:])
+    lo = np.maximum(np.arange(w) - length + 1, 0)
+    return (starts[:, 1:] - starts[:, lo]) > 0
 
 
 # ------------------------------------------------------------------------------ aligned words
@@ -315,8 +459,9 @@ def _fill(cells: list[Cell], words: list[tuple[Word, int]]) -> None:
         cell.lines = sorted(by_line)
         cell.text = "\n".join(" ".join(w.text for w in sorted(by_line[n], key=lambda w: w.bbox.x0))
                               for n in cell.lines)
-        if len(cell.text) == 1 and cell.text in MARKS:
-            cell.mark = cell.text
+        bare = "".join(cell.text.split())
+        if 1 <= len(bare) <= 3 and bare[0] in MARKS and len({c.lower() for c in bare}) == 1:
+            cell.mark = bare[0]  # one mark, or one read twice (Tesseract reads a lone "x" as "Xx")
 
 
 def _table(cells: list[Cell], method: str, columns: int) -> Table:

@@ -100,6 +100,70 @@ def test_text_outside_the_table_is_no_cell_and_lines_stay_in_reading_order(tmp_p
     assert texts.index("Compromiso") < texts.index(GRID[0][0]) < texts.index(GRID[2][0])
 
 
+def _scanned_grid(tmp_path: Path, dpi: int, tilt: float, mark: str = "x") -> Path:
+    """`_grid_pdf` printed and scanned: rendered at `dpi`, turned by `tilt` degrees, blurred, grained
+    and JPEG-compressed, as an image-only PDF."""
+    import random
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from tests.fixtures.generate import ScanSettings, scan_look
+
+    _grid_pdf(tmp_path / "grid.pdf", mark=mark)
+    doc = pdfium.PdfDocument(str(tmp_path / "grid.pdf"))
+    printed = doc[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    doc.close()
+    turned = printed.rotate(tilt, resample=Image.BICUBIC, fillcolor=255)
+    scanned = scan_look(turned, random.Random(dpi), ScanSettings(tilt=0.0, blur=0.7, noise=0.08, jpeg=70))
+    scanned.save(tmp_path / "scan.pdf", "PDF", resolution=dpi)
+    return tmp_path / "scan.pdf"
+
+
+def test_a_scans_rules_are_found_thin_and_long_and_a_filled_area_gives_its_sides():
+    from PIL import Image, ImageDraw, ImageFont
+
+    k = 300 / 72  # pixels per point
+    img = Image.new("L", (round(595 * k), round(842 * k)), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(100 * k, 200 * k), (400 * k, 200 * k)], fill=0, width=round(k))  # a 1-point rule
+    draw.line([(150 * k, 300 * k), (150 * k, 500 * k)], fill=90, width=round(0.5 * k))  # a grey hairline
+    draw.rectangle((100 * k, 600 * k, 300 * k, 660 * k), fill=30)  # a dark band (a header row, a picture)
+    draw.text((100 * k, 100 * k), "Compromiso IIIIIIIIII lllllll — texto", font=ImageFont.truetype(REGULAR, round(24 * k)), fill=0)
+    edges, cleaned = tables.image_rules(img, 595, 842)
+    near = lambda kind, pos: [e for e in edges if e[0] == kind and abs(e[1] - pos) <= 3]  # noqa: E731
+    assert near("h", 200) and all(e[2] == pytest.approx(100, abs=2) and e[3] == pytest.approx(400, abs=2)
+                                  for e in near("h", 200))
+    assert near("v", 150) and all(e[2] == pytest.approx(300, abs=2) and e[3] == pytest.approx(500, abs=2)
+                                  for e in near("v", 150))
+    assert near("h", 600) and near("h", 660) and near("v", 100) and near("v", 300)  # the band's four sides
+    assert not near("h", 630) and not near("v", 200)  # not its inside
+    assert all(not 95 <= e[1] <= 135 for e in edges if e[0] == "h")  # the letters are no rules
+    assert all(e[2] > 135 or e[3] < 95 for e in edges if e[0] == "v")
+    ink = __import__("numpy").asarray(cleaned) < 160
+    assert not ink[round(200 * k) - 3:round(200 * k) + 4, round(110 * k):round(390 * k)].any()  # the rule is gone
+    assert ink[round(100 * k):round(135 * k)].any()  # the words are not
+    assert ink[round(620 * k):round(640 * k), round(120 * k):round(280 * k)].all()  # nor the band's inside
+    assert tables.image_rules(Image.new("L", (600, 800), 255), 595, 842) == ([], None)
+
+
+@pytest.mark.parametrize("dpi,tilt", [(300, 0.0), (200, -1.0), (300, 0.8)], ids=["300dpi", "200dpi-tilted-1deg", "300dpi-tilted"])
+def test_a_scanned_ruled_table_is_read_cell_by_cell(tmp_path, dpi, tilt):
+    """A ruled table on a scan, upright or tilted, blurred, grained, JPEG: found from its pixels'
+    rules, read cell by cell (Tesseract reads the page without its rules: boxed in by them, it
+    dropped three of the five header cells and every mark); a mark read is in its level's column."""
+    page = load(_scanned_grid(tmp_path, dpi, tilt)).pages[0]
+    assert page.source.value == "ocr"
+    [table] = [t for t in page.tables if t.method == "ruling-lines"]
+    assert table.columns == 5 and len(table.rows) == 4
+    assert [c.text for c in table.rows[0].cells] == ["Compromiso", *LEVELS]
+    assert [r.cells[0].text for r in table.rows[1:]] == [t for t, _ in GRID]
+    marked = {(r, c.column) for r, row in enumerate(table.rows[1:]) for c in row.cells if c.mark}
+    assert marked and marked <= {(r, level + 1) for r, (_, level) in enumerate(GRID)}
+    assert table.bbox.x0 == pytest.approx(60, abs=8) and table.bbox.x1 == pytest.approx(540, abs=8)
+    assert not any(ln.text.startswith(("|", "—", "_")) for ln in page.lines)  # no rule read as text
+
+
 def test_a_page_without_paths_has_no_edges_and_prose_gives_no_table(sample_pdfs):
     folder, _, _ = sample_pdfs
     plans = pdf.plan_pages(folder / "text-layer.pdf")

@@ -789,13 +789,17 @@ def ocr_page(
     points) and confidences."""
     image, (width, height) = page_image(path, number, dpi)
     try:
+        edges, cleaned = tables.image_rules(image, width, height)
+        if cleaned is not None:  # Tesseract reads the page without its rules
+            image.close()
+            image = cleaned
         rows = _tesseract_rows(path, number, image, lang, timeout, width / image.width, height / image.height)
     finally:
         image.close()
     lines = order_lines(rows, width, number)
     page = Page(
         number=number, source=SourceKind.OCR, width=width, height=height,
-        lines=lines, text_quality=quality, tables=tables.find_tables(lines, [], width, height),
+        lines=lines, text_quality=quality, tables=tables.find_tables(lines, edges, width, height, tilted=True),
     )
     if quality is not None:
         page.notes.append(f"text layer re-OCR'd: only {quality:.0%} of its words are known Spanish words")
