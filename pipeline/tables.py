@@ -459,9 +459,16 @@ def _fill(cells: list[Cell], words: list[tuple[Word, int]]) -> None:
         cell.lines = sorted(by_line)
         cell.text = "\n".join(" ".join(w.text for w in sorted(by_line[n], key=lambda w: w.bbox.x0))
                               for n in cell.lines)
-        bare = "".join(cell.text.split())
-        if 1 <= len(bare) <= 3 and bare[0] in MARKS and len({c.lower() for c in bare}) == 1:
-            cell.mark = bare[0]  # one mark, or one read twice (Tesseract reads a lone "x" as "Xx")
+        cell.mark = mark_of(cell.text)
+
+
+def mark_of(text: str) -> str | None:
+    """The mark `text` is alone (a choice ticked), or None: one of MARKS, or one read twice
+    (Tesseract reads a lone "x" as "Xx"), with any specks beside it (punctuation: "*x")."""
+    bare = "".join(c for c in text if c in MARKS or c.isalnum())
+    if 1 <= len(bare) <= 3 and bare[0] in MARKS and len({c.lower() for c in bare}) == 1:
+        return bare[0]
+    return None
 
 
 def _table(cells: list[Cell], method: str, columns: int) -> Table:

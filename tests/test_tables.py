@@ -151,7 +151,8 @@ def test_a_scans_rules_are_found_thin_and_long_and_a_filled_area_gives_its_sides
 def test_a_scanned_ruled_table_is_read_cell_by_cell(tmp_path, dpi, tilt):
     """A ruled table on a scan, upright or tilted, blurred, grained, JPEG: found from its pixels'
     rules, read cell by cell (Tesseract reads the page without its rules: boxed in by them, it
-    dropped three of the five header cells and every mark); a mark read is in its level's column."""
+    dropped three of the five header cells and every mark); each row's mark in its level's column
+    (those Tesseract drops on the page are read again from the cells alone)."""
     page = load(_scanned_grid(tmp_path, dpi, tilt)).pages[0]
     assert page.source.value == "ocr"
     [table] = [t for t in page.tables if t.method == "ruling-lines"]
@@ -159,9 +160,32 @@ def test_a_scanned_ruled_table_is_read_cell_by_cell(tmp_path, dpi, tilt):
     assert [c.text for c in table.rows[0].cells] == ["Compromiso", *LEVELS]
     assert [r.cells[0].text for r in table.rows[1:]] == [t for t, _ in GRID]
     marked = {(r, c.column) for r, row in enumerate(table.rows[1:]) for c in row.cells if c.mark}
-    assert marked and marked <= {(r, level + 1) for r, (_, level) in enumerate(GRID)}
+    assert marked == {(r, level + 1) for r, (_, level) in enumerate(GRID)}
     assert table.bbox.x0 == pytest.approx(60, abs=8) and table.bbox.x1 == pytest.approx(540, abs=8)
     assert not any(ln.text.startswith(("|", "—", "_")) for ln in page.lines)  # no rule read as text
+
+
+@pytest.mark.parametrize("text,mark", [("x", "x"), ("Xx", "X"), ("*x", "x"), ("✓", "✓"), (" ■\n", "■"),
+                                       ("", None), ("1.", None), ("Sí", None), ("xa", None), ("xxxx", None)])
+def test_a_cells_text_is_a_mark_alone_or_read_twice(text, mark):
+    assert tables.mark_of(text) == mark
+
+
+def test_a_scan_without_rules_costs_one_tesseract_call(tmp_path, monkeypatch):
+    """Re-reading a table's empty cells costs a second call only where a ruled table has them."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("L", (1240, 1754), 255)
+    ImageDraw.Draw(img).text((150, 150), "El plan cerró con tres compromisos.", font=ImageFont.truetype(REGULAR, 40), fill=0)
+    img.save(tmp_path / "prose.pdf", "PDF", resolution=150)
+    calls = []
+    real = pdf._tesseract_rows
+    monkeypatch.setattr(pdf, "_tesseract_rows", lambda *a, **k: calls.append(k.get("psm", 3)) or real(*a, **k))
+    page = load(tmp_path / "prose.pdf").pages[0]
+    assert page.tables == [] and "compromisos" in page.lines[0].text and calls == [3]
+    calls.clear()
+    load(_scanned_grid(tmp_path, 300, 0.8))
+    assert calls in ([3], [3, 6])  # the page, and at most one call for all its unread cells
 
 
 def test_a_page_without_paths_has_no_edges_and_prose_gives_no_table(sample_pdfs):

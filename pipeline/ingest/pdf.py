@@ -21,6 +21,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -29,7 +30,7 @@ from PIL import Image
 from pipeline.errors import EmptyPdf, EncryptedPdf, OcrFailed, PageTooLarge, PipelineError, UnreadablePdf
 from pipeline import pdfium_lock, tables
 from pipeline.layout import order_lines
-from pipeline.models import BBox, ImageRegion, Page, PageError, SourceKind, Word
+from pipeline.models import BBox, ImageRegion, Page, PageError, SourceKind, Table, Word
 
 DEFAULT_DPI = 300
 DEFAULT_LANG = "spa"
@@ -793,22 +794,78 @@ def ocr_page(
         if cleaned is not None:  # Tesseract reads the page without its rules
             image.close()
             image = cleaned
-        rows = _tesseract_rows(path, number, image, lang, timeout, width / image.width, height / image.height)
+        kx, ky = width / image.width, height / image.height
+        rows = _tesseract_rows(path, number, image, lang, timeout, kx, ky)
+        lines = order_lines(rows, width, number)
+        found = tables.find_tables(lines, edges, width, height, tilted=True)
+        _reread_marks(path, number, image, found, lang, timeout, kx, ky)
     finally:
         image.close()
-    lines = order_lines(rows, width, number)
     page = Page(
         number=number, source=SourceKind.OCR, width=width, height=height,
-        lines=lines, text_quality=quality, tables=tables.find_tables(lines, edges, width, height, tilted=True),
+        lines=lines, text_quality=quality, tables=found,
     )
     if quality is not None:
         page.notes.append(f"text layer re-OCR'd: only {quality:.0%} of its words are known Spanish words")
     return page
 
 
+MARK_INSET = 3.0
+"""A cell's inside, for `_reread_marks`, stops this many points short of its box (its rules' fringe)."""
+MARK_INK = 1.5
+"""A cell holds something unread when its inside has at least a square of this side (points) of ink."""
+MARK_GAP = 24
+"""Pixels of white between the cells stacked for `_reread_marks`, and around them."""
+
+
+def _reread_marks(path: Path, number: int, image, found: list[Table], lang: str, timeout: float,
+                  kx: float, ky: float) -> None:
+    """The cells of a scan's ruled tables that Tesseract left empty although they hold ink, read
+    again: on a noisy scan it drops a lone small character (a grid's "x": 3 of 6 in one fixture),
+    and read alone, with nothing around, it reads it. Their insides are stacked into one image,
+    one per line, for one more Tesseract call (`--psm 6`, a block of lines); a cell whose line gives
+    a mark (`tables.MARKS`) gets it as its text and mark. Its `lines` stay empty: no page line holds
+    the mark; its box is its provenance. A page without such cells costs nothing more."""
+    gray = np.asarray(image)
+    crops, owners = [], []
+    for table in found:
+        if table.method != "ruling-lines":
+            continue
+        for cell in table.cells():
+            if cell.text:
+                continue
+            x0, x1 = (round((v + d) / kx) for v, d in ((cell.bbox.x0, MARK_INSET), (cell.bbox.x1, -MARK_INSET)))
+            y0, y1 = (round((v + d) / ky) for v, d in ((cell.bbox.top, MARK_INSET), (cell.bbox.bottom, -MARK_INSET)))
+            part = gray[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
+            if part.size and (part < tables.DARK).sum() >= (MARK_INK / kx) * (MARK_INK / ky):
+                crops.append(part)
+                owners.append(cell)
+    if not crops:
+        return
+    stack = np.full((sum(c.shape[0] + MARK_GAP for c in crops) + MARK_GAP,
+                     max(c.shape[1] for c in crops) + 2 * MARK_GAP), 255, dtype=np.uint8)
+    spans, y = [], MARK_GAP
+    for crop in crops:
+        stack[y:y + crop.shape[0], MARK_GAP:MARK_GAP + crop.shape[1]] = crop
+        spans.append((y - MARK_GAP / 2, y + crop.shape[0] + MARK_GAP / 2))
+        y += crop.shape[0] + MARK_GAP
+    read: dict[int, list[Word]] = {}
+    for row in _tesseract_rows(path, number, Image.fromarray(stack), lang, timeout, 1.0, 1.0, psm=6):
+        for w in row:
+            middle = (w.bbox.top + w.bbox.bottom) / 2
+            k = next((i for i, (a, b) in enumerate(spans) if a <= middle < b), None)
+            if k is not None:
+                read.setdefault(k, []).append(w)
+    for k, words in read.items():
+        text = "".join(w.text for w in sorted(words, key=lambda w: w.bbox.x0))
+        mark = tables.mark_of(text)
+        if mark:
+            owners[k].text, owners[k].mark = text, mark
+
+
 def _tesseract_rows(
     path: Path, number: int, image, lang: str, timeout: float,
-    kx: float, ky: float, dx: float = 0.0, dy: float = 0.0,
+    kx: float, ky: float, dx: float = 0.0, dy: float = 0.0, psm: int = 3,
 ) -> list[list[Word]]:
     """Tesseract's words on `image` as rows (its lines, split at column gutters), boxes brought
     to page points (x * kx + dx, y * ky + dy), with confidences.
@@ -823,7 +880,7 @@ def _tesseract_rows(
         image.save(image_file, "PPM")
         try:
             done = subprocess.run(
-                ["tesseract", str(image_file), "stdout", "-l", lang, "--psm", "3", "tsv"],
+                ["tesseract", str(image_file), "stdout", "-l", lang, "--psm", str(psm), "tsv"],
                 capture_output=True, env=env, timeout=timeout, check=False,
             )
         except subprocess.TimeoutExpired as exc:
