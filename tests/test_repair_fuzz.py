@@ -1,6 +1,9 @@
 """Repair fuzzed: long single lines (10^4..10^6 characters), random Unicode, control characters,
 digits, glued marks, broken URLs. No input crashes it, and its cost grows linearly: an input 10x
-longer costs at most 15x (CPU time of both sizes measured in the same test, best of a few runs)."""
+longer costs at most 20x (CPU time of both sizes measured in the same test, in turns). Measured
+here, best of five, 2,000 -> 20,000 characters: 10.0x to 11.5x by kind (the longer text meets more
+distinct words per character); CI once saw 15.0x on "no sentence ends" (0.015 s -> 0.225 s), so 15x
+was a coin toss. Quadratic work would cost 100x, and 20x still catches any growth of n^1.3 or more."""
 from __future__ import annotations
 
 import gc
@@ -91,7 +94,7 @@ def _linear(small: int, kinds: list[str] | None = None) -> None:
             longs.append(_cost(long_text, runs=1))
             shorts += [_cost(short_text, runs=1), _cost(short_text, runs=1)]
         short, long = statistics.median(shorts), min(longs)
-        assert long <= 15 * max(short, 0.01), f"{name}: {small} chars {short:.3f} s, 10x {long:.3f} s"
+        assert long <= 20 * max(short, 0.01), f"{name}: {small} chars {short:.3f} s, 10x {long:.3f} s"
 
 
 def test_fuzzed_inputs_never_crash_the_repair():

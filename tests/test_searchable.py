@@ -33,7 +33,9 @@ def page_texts(path: Path) -> list[str]:
 
 
 def tokens(text: str) -> set[str]:
-    return set(text.split())
+    """The words of a text, a PDF layer's hyphen at a line end (which PDFium gives as U+FFFE and
+    joins to the next line's word) put back as a hyphen and a break, as the text it came from has it."""
+    return set(text.replace("\ufffe", "-\n").split())
 
 
 def pages_as_printed(path: Path) -> list[tuple]:
