@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.extract import extract_commitments
 from pipeline.extract.headings import roman_items, roman_value
-from pipeline.models import BBox, Line
+from pipeline.models import BBox, Cell, Line, Table, TableRow
 from pipeline.score import load_report, score_report
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reports"
@@ -449,3 +449,71 @@ def test_a_field_actor_without_a_known_sector_takes_its_head_nouns():
     (c,) = extract_commitments(lines, "plan").commitments
     assert [(a.name, a.sector) for a in c.actors] == [("Ministerio del Trabajo", "gobierno"),
                                                       ("Fundación Empleo Joven", "sociedad_civil")]
+
+
+def _field_table_page(number: int, commitment: int, rows: list[tuple[str, str, str, str]]) -> tuple[list[Line], Table]:
+    """A commitment's page: its heading, then a bordered table of four columns (label | value |
+    label | value), each cell's text set over two lines of 11 pt, listed as a PDF's reading order
+    lists them: by height, across the cells (a cell's second line after the row's first lines)."""
+    lines: list[Line] = []
+    cols = [(66, 165), (169, 368), (372, 440), (443, 533)]
+
+    def add(text: str, x0: float, top: float, x1: float) -> int:
+        lines.append(Line(text=text, page=number, line=len(lines) + 1, column=0,
+                          bbox=BBox(x0=x0, top=top, x1=x1, bottom=top + 9)))
+        return len(lines)
+
+    add(f"Compromiso N° {commitment}. Datos abiertos del sector {commitment}", 65, 100, 400)
+    table_rows = []
+    for r, row in enumerate(rows):
+        top = 130 + 30 * r
+        split = [t.split("\n") for t in row]
+        numbers: list[list[int]] = [[] for _ in row]
+        for k in range(2):
+            for c, parts in enumerate(split):
+                if k < len(parts) and parts[k]:
+                    x0, x1 = cols[c]
+                    width = min(x1 - 3, x0 + 5.2 * len(parts[k]))
+                    numbers[c].append(add(parts[k], x0 + 3, top + 3 + 11 * k, width))
+        cells = [Cell(row=r, column=c, bbox=BBox(x0=cols[c][0], top=top, x1=cols[c][1], bottom=top + 30),
+                      text=row[c], lines=numbers[c]) for c in range(len(row)) if row[c]]
+        table_rows.append(TableRow(bbox=BBox(x0=66, top=top, x1=533, bottom=top + 30), cells=cells))
+    add("Nivel de cumplimiento: Sustancial", 66, 250, 300)
+    table = Table(bbox=BBox(x0=66, top=130, x1=533, bottom=130 + 30 * len(rows)), method="ruling-lines",
+                  columns=4, rows=table_rows)
+    return lines, table
+
+
+def test_a_field_table_is_read_cell_by_cell():
+    """Labels and values set over two lines of their cells, which the page's reading order lists
+    across the cells by height: each label is one label again, each value one value (a name
+    wrapped in its cell, "Ministerio / Público", stays whole); a label repeated on every page
+    ("Actores de" / "sociedad civil") is no stamp."""
+    lines, tables = [], []
+    for n in (1, 2, 3):
+        page_lines, table = _field_table_page(n, n, [
+            ("Institución\nresponsable", f"Dirección Nacional de\nRegistros {n} (DNR{n})", "Fecha de\ninicio", "01/03/2024"),
+            ("Instituciones\ncorresponsables", "Consejo de la Magistratura y Ministerio\nPúblico", "Fecha de\ntérmino",
+             "30/06/2026"),
+            ("Actores de\nsociedad civil", f"Fundación Datos {n}", "", ""),
+        ])
+        lines += page_lines
+        tables.append((n, table))
+    report = extract_commitments(lines, "r", tables=tables)
+    assert [c.number for c in report.commitments] == ["1", "2", "3"]
+    for n, c in enumerate(report.commitments, 1):
+        assert [(a.name, a.role) for a in c.actors] == [
+            (f"Dirección Nacional de Registros {n}", "responsable"), ("Consejo de la Magistratura", "apoyo"),
+            ("Ministerio Público", "apoyo"), (f"Fundación Datos {n}", "apoyo")], n
+        assert c.status == "sustancial"
+
+
+def test_a_label_line_that_runs_on_into_the_next_is_no_stamp():
+    """"Actores de" / "sociedad civil" on every commitment's page, never in running text: a line
+    ending on "de" goes on below, it is no signer's name stamped on each page."""
+    lines = []
+    for n in (1, 2, 3):
+        lines += text_lines(f"Compromiso {n}: Datos del sector {n}\n\nActores de\nsociedad civil: Fundación Datos {n}\n", page=n)
+    report = extract_commitments(lines, "r")
+    assert [[(a.name, a.role) for a in c.actors] for c in report.commitments] == [
+        [(f"Fundación Datos {n}", "apoyo")] for n in (1, 2, 3)]  # the field's role (prose gives "participante")

@@ -84,8 +84,8 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
-    lines, grids, totals, milestone_tables = _tables(list(lines), tables)
-    text, line_map = build_text(lines)
+    lines, grids, totals, milestone_tables, cell_right = _tables(list(lines), tables)
+    text, line_map = build_text(lines, cell_right)
     doc = nlp.make_doc(text)
     doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals, milestone_tables=milestone_tables)
     doc = nlp(doc)
@@ -96,17 +96,20 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
 
 
 def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
-            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals], list[grid.MilestoneTable]]:
+            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals], list[grid.MilestoneTable],
+                       dict[tuple[int, int], float]]:
     """Among `tables`, the grids (levels ticked), the totals tables (commitments counted per level)
     and the milestone tables; the body lines without the lines of the first two (table data, not
-    prose), each grid placed after the last body line before it."""
-    grids, totals, milestone_tables, table_lines = [], [], [], set()
+    prose), each grid placed after the last body line before it, and the lines of every other
+    table read cell by cell (`_cell_order`), and the right edge of the cell of each of them."""
+    grids, totals, milestone_tables, table_lines, others = [], [], [], set(), []
     for page, table in tables:
         if (listed := grid.read_milestones(table, page)) is not None:
             milestone_tables.append(listed)
         ticks = grid.read_ticks(table, page)
         counted = None if ticks else grid.read_totals(table, page)
         if not ticks and not counted:
+            others.append((page, table))
             continue
         cell_lines = {n for c in table.cells() for n in c.lines}
         if ticks:
@@ -114,8 +117,9 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
         else:
             totals.append(counted)
         table_lines |= {(page, n) for n in cell_lines}
+    lines, cell_right = _cell_order(lines, others)
     if not table_lines:
-        return lines, grids, totals, milestone_tables
+        return lines, grids, totals, milestone_tables, cell_right
     in_grid = {(g.page, n): g for g in grids for n in g.lines}
     kept: list[Line] = []
     for ln in lines:
@@ -125,7 +129,39 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
         g = in_grid.get((ln.page, ln.line))
         if g is not None and g.after < 0 and kept:
             g.after = len(kept) - 1
-    return kept, grids, totals, milestone_tables
+    return kept, grids, totals, milestone_tables, cell_right
+
+
+def _cell_order(lines: list[Line], tables: list[tuple[int, Table]]
+                ) -> tuple[list[Line], dict[tuple[int, int], float]]:
+    """The body lines with each table's lines read cell by cell (row by row, each row's cells left
+    to right, a cell's lines together), where the page's reading order ran across the cells by
+    height: a label set over two lines of its cell ("Institución" / "responsable") is one label
+    again, a value wrapped in its cell one value. The table's lines take the place of the first.
+    With them, (page, line) → the right edge of the line's cell (where a line in it wraps)."""
+    order: dict[tuple[int, int], tuple[int, int]] = {}  # line → (table, its place in cell order)
+    right: dict[tuple[int, int], float] = {}
+    for k, (page, table) in enumerate(tables):
+        cells = [c for row in table.rows for c in sorted(row.cells, key=lambda c: c.column)]
+        for rank, n in enumerate(dict.fromkeys(n for c in cells for n in c.lines)):
+            order.setdefault((page, n), (k, rank))
+        for c in cells:
+            for n in c.lines:
+                right.setdefault((page, n), c.bbox.x1)
+    if not order:
+        return lines, right
+    held: dict[int, list[tuple[int, Line]]] = {}
+    for ln in lines:
+        if (at := order.get((ln.page, ln.line))) is not None:
+            held.setdefault(at[0], []).append((at[1], ln))
+    out: list[Line] = []
+    for ln in lines:
+        at = order.get((ln.page, ln.line))
+        if at is None:
+            out.append(ln)
+        elif at[0] in held:
+            out += [cell_line for _, cell_line in sorted(held.pop(at[0]), key=lambda x: x[0])]
+    return out, right
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

@@ -348,13 +348,14 @@ def _opens_name(text: str, heads: frozenset[tuple[str, ...]]) -> bool:
 
 def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
     """Did line `prev` wrap onto line `nxt`: the next line's first word would not have fitted in
-    what is left of `prev`'s column (its right edge: the rightmost line of that column on the page)?"""
+    what is left of `prev`'s cell or column (its right edge: the table cell's, else the rightmost
+    line of that column on the page)?"""
     a, b = lm.lines[prev], lm.lines[nxt]
     words = b.text.split()
     if a.bbox is None or b.bbox is None or not words or a.page != b.page or abs(a.bbox.x0 - b.bbox.x0) > 2:
         return False
-    right = max(lm.lines[i].bbox.x1 for i in lm.by_page[a.page]
-                if lm.lines[i].bbox is not None and lm.lines[i].column == a.column)
+    right = lm.cell_right.get(prev) or max(lm.lines[i].bbox.x1 for i in lm.by_page[a.page]
+                                           if lm.lines[i].bbox is not None and lm.lines[i].column == a.column)
     char = (a.bbox.x1 - a.bbox.x0) / max(len(a.text), 1)
     return right - a.bbox.x1 < (len(words[0]) + 1) * char
 

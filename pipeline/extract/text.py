@@ -65,6 +65,7 @@ class LineMap:
     gap_before: set[int] = field(default_factory=set)  # lines after a blank line or a vertical gap
     noise: set[int] = field(default_factory=set)
     link_only: set[int] = field(default_factory=set)
+    cell_right: dict[int, float] = field(default_factory=dict)  # a table line → its cell's right edge
 
     def is_blank(self, i: int) -> bool:
         return not self.lines[i].text.strip()
@@ -82,22 +83,26 @@ class LineMap:
 _RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
 
 
-def _stamp_words(lines: list[Line]) -> set[str]:
+def _stamp_words(lines: list[Line], in_cells: set[int] = frozenset()) -> set[str]:
     """Words that recur on several pages as the only word of a short line and never in running
     text: a stamp or signature the layout did not remove (e.g. a signer's name). A word in lower
     case on its line is the end of something set over several lines (a template label's
     "implementación" under "Institución o actor / responsable de la"), and so is one the line
-    before runs on into ("… Consejo Nacional de la" / "Magistratura"): neither is a stamp."""
+    before runs on into ("… Consejo Nacional de la" / "Magistratura"), and so is one that runs on
+into the next ("Actores de" / "sociedad civil", a label repeated in every commitment's table):
+none of them is a stamp."""
     solo_pages: dict[str, set[int]] = defaultdict(set)
     in_text: set[str] = set()
     before = ""
-    for ln in lines:
+    for i, ln in enumerate(lines):
         tokens = ln.text.split()
         runs_on, before = bool(_RUNS_ON.search(before)), ln.text or before
+        if i in in_cells:
+            continue  # a table cell's text is the table's (a label in every commitment's table)
         words = [fold(t.strip(_EDGE_PUNCT)) for t in tokens if len(t.strip(_EDGE_PUNCT)) >= 4]
         words = [w for w in words if w.isalpha()]
         if len(tokens) <= 3 and len(words) == 1 and not ln.text.rstrip().endswith((":", "?")) \
-                and not ln.text.strip(_EDGE_PUNCT)[:1].islower() and not runs_on:
+                and not ln.text.strip(_EDGE_PUNCT)[:1].islower() and not runs_on and not _RUNS_ON.search(ln.text):
             solo_pages[words[0]].add(ln.page)
         elif len(tokens) > 3:
             in_text.update(words)
@@ -144,10 +149,13 @@ def _vertical_gaps(lines: list[Line]) -> set[int]:
     return gaps
 
 
-def build_text(lines: list[Line]) -> tuple[str, LineMap]:
-    """The Doc text and its map back to the lines."""
+def build_text(lines: list[Line], cell_right: dict[tuple[int, int], float] | None = None) -> tuple[str, LineMap]:
+    """The Doc text and its map back to the lines; `cell_right`: (page, line) → the right edge of
+    the table cell that line is in."""
     lm = LineMap(lines=list(lines))
-    stamps = _stamp_words(lm.lines)
+    lm.cell_right = {i: cell_right[(ln.page, ln.line)] for i, ln in enumerate(lm.lines)
+                     if (ln.page, ln.line) in (cell_right or {})}
+    stamps = _stamp_words(lm.lines, set(lm.cell_right))
     lm.gap_before = _vertical_gaps(lm.lines)
     parts: list[str] = []
     offset = 0
