@@ -517,3 +517,73 @@ def test_a_label_line_that_runs_on_into_the_next_is_no_stamp():
     report = extract_commitments(lines, "r")
     assert [[(a.name, a.role) for a in c.actors] for c in report.commitments] == [
         [(f"Fundación Datos {n}", "apoyo")] for n in (1, 2, 3)]  # the field's role (prose gives "participante")
+
+
+def test_milestones_listed_under_a_heading_one_per_bullet_or_number():
+    """"Hitos" over its list: one milestone per item (its wrapped lines with it), its labelled
+    dates (a deadline is its end), its percentage; the list ends where the numbering does not go
+    on ("5. Conclusiones" after item 2) or at the next heading."""
+    lines = text_lines(
+        "Compromiso 1: Datos abiertos\n\nHitos\n"
+        "1) Diseño del portal. Plazo: junio 2024. Avance: 100 %\n"
+        "2)Puesta en línea de la versión beta con cinco\ngobiernos piloto. Plazo: octubre 2024. Avance: 40 %\n"
+        "5. Conclusiones\n\n"
+        "Compromiso 2: Compras públicas\n\nPrincipales actividades:\n"
+        "■ Guía metodológica aprobada. Inicio: 01/2025 · Término: 06/2025\n"
+        "■ Módulo en funcionamiento. Inicio: 04/2025 · Término: 12/2025\n\n"
+        "El portal se publicó en 2025.\n")
+    first, second = extract_commitments(lines, "r").commitments
+    assert [(m.number, m.text, m.start, m.end, m.progress_pct) for m in first.milestones] == [
+        ("1", "Diseño del portal.", None, "junio 2024", 100.0),
+        ("2", "Puesta en línea de la versión beta con cinco gobiernos piloto.", None, "octubre 2024", 40.0)]
+    assert [(m.number, m.text, m.start, m.end) for m in second.milestones] == [
+        (None, "Guía metodológica aprobada.", "01/2025", "06/2025"),
+        (None, "Módulo en funcionamiento.", "04/2025", "12/2025")]
+    assert all(m.evidence.rule == "milestone.list" for m in first.milestones + second.milestones)
+
+
+def _cells(page: int, rows: list[list[str]], first_line: int) -> Table:
+    """A ruled table whose cells each hold one line, numbered from `first_line` row by row."""
+    n, table_rows = first_line, []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, text in enumerate(row):
+            cells.append(Cell(row=r, column=c, bbox=BBox(x0=60 + 120 * c, top=100 + 20 * r, x1=180 + 120 * c,
+                                                         bottom=120 + 20 * r), text=text, lines=[n] if text else []))
+            n += bool(text)
+        table_rows.append(TableRow(bbox=BBox(x0=60, top=100 + 20 * r, x1=60 + 120 * len(row), bottom=120 + 20 * r),
+                                   cells=cells))
+    return Table(bbox=BBox(x0=60, top=100, x1=60 + 120 * len(rows[0]), bottom=100 + 20 * len(rows)),
+                 method="ruling-lines", columns=len(rows[0]), rows=table_rows)
+
+
+def test_a_milestone_table_with_a_number_column_and_dates_its_heading_does_not_name():
+    """"N° | Hito | <heading OCR could not read> | ¿Cumplido?": the column of dates is the
+    milestones' due dates whatever its heading reads; the number and state columns are the
+    milestone's own, a percentage there its percentage."""
+    rows = [["N°", "Hito", "Eeci A prevista", "% de avance"],
+            ["1", "Inventario de obras", "Set. 2022", "100 %"],
+            ["2", "Publicación mensual del avance", "Mar. 2023", "40"]]
+    head = text_lines("Compromiso 1 – Obras públicas\n\nEl municipio publicó sus obras.\n")
+    table = _cells(1, rows, len(head) + 1)
+    body = head + [Line(text=c.text, page=1, line=c.lines[0]) for c in table.cells() if c.lines]
+    (c,) = extract_commitments(body, "r", tables=[(1, table)]).commitments
+    assert [(m.number, m.text, m.end, m.progress_pct) for m in c.milestones] == [
+        ("1", "Inventario de obras", "Set. 2022", 100.0), ("2", "Publicación mensual del avance", "Mar. 2023", 40.0)]
+
+
+def test_a_label_whose_value_is_under_it_takes_nothing_from_the_other_column():
+    """A two-column page: "Organizaciones de la sociedad civil:" at the top of the left column,
+    its value on the line under it; the right column's prose beside it is no value of it."""
+    page = Page(2, column_split=300)
+    page.add("Compromiso II: Mapa abierto de subvenciones", 51, 40, width=230)
+    page.add("Responsable: Consejería de Hacienda", 51, 54, width=230)
+    page.add("Organizaciones de la sociedad civil:", 51, 68, width=190)
+    page.add("menos de mil habitantes. Sus vecinos participan poco", 311, 68, width=230)
+    page.add("Plataforma del Tercer Sector", 51, 81, width=150)
+    page.add("en los procesos autonómicos de la comunidad.", 311, 81, width=230)
+    page.add("Contacto: Óscar Lahoz, Subdirector, olahoz@valmonte.es", 51, 96, width=230)
+    lines = sorted(page.lines, key=lambda ln: (ln.column, ln.bbox.top))
+    (c,) = extract_commitments(lines, "r").commitments
+    assert [(a.name, a.role) for a in c.actors] == [("Consejería de Hacienda", "responsable"),
+                                                   ("Plataforma del Tercer Sector", "apoyo")]

@@ -219,7 +219,8 @@ class FieldActors:
                 if h.spec.field not in ACTOR_FIELDS:
                     continue
                 blocks = [[(i, ex.lm.lines[i].text) for i in b] for b in beside.get(id(h), [])]
-                if not blocks and not _in_table(ex.lm.lines, h, beside_pages):
+                if not blocks and (not _in_table(ex.lm.lines, h, beside_pages)
+                                   or _value_below(ex.lm, h, {i for o in ex.fields for i in o.lines})):
                     blocks = [_value_after(ex, doc, h, self.heads)]
                 for block in blocks:
                     for item_lines, text in _items(block, self.heads, lambda a, b: _wrapped(ex.lm, a, b)):
@@ -256,7 +257,7 @@ def _values_beside(lm: LineMap, hits: list[FieldHit]) -> dict[int, list[list[int
     label_lines = {i for h in hits for i in h.lines}
     by_page: dict[int, list[FieldHit]] = {}
     for h in hits:
-        if all(lines[i].bbox is not None for i in h.lines) and not h.inline:
+        if all(lines[i].bbox is not None for i in h.lines) and not h.inline and not _value_below(lm, h, label_lines):
             by_page.setdefault(lines[h.lines[0]].page, []).append(h)
     for page, page_hits in by_page.items():
         boxes = {id(h): _union([lines[i] for i in h.lines]) for h in page_hits}
@@ -278,6 +279,23 @@ def _values_beside(lm: LineMap, hits: list[FieldHit]) -> dict[int, list[list[int
             if best is not None and best_overlap > 0:
                 out.setdefault(id(best), []).append(block)
     return out
+
+
+def _value_below(lm: LineMap, h: FieldHit, label_lines: set[int]) -> bool:
+    """Is the label's value set under it: the next line in reading order sits right below the
+    label, in its column, at its left edge, and is no label of its own ("Organizaciones de la
+    sociedad civil:" / "Plataforma del Tercer Sector")? Then nothing beside it is its value (a
+    two-column page's other column is not)."""
+    last = lm.lines[h.lines[-1]]
+    k = lm.kept.index(h.lines[-1]) + 1 if h.lines[-1] in lm.kept else len(lm.kept)
+    if k >= len(lm.kept):
+        return False
+    i = lm.kept[k]
+    ln = lm.lines[i]
+    if i in label_lines or ln.bbox is None or ln.page != last.page or ln.column != last.column:
+        return False
+    height = max(last.bbox.bottom - last.bbox.top, 1.0)
+    return abs(ln.bbox.x0 - lm.lines[h.lines[0]].bbox.x0) <= 2 and 0 <= ln.bbox.top - last.bbox.bottom <= 0.8 * height
 
 
 def _union(lns: list[Line]) -> tuple[float, float, float, float]:

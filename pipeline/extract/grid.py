@@ -198,6 +198,8 @@ class TableMilestone:
     lines: list[int]  # the page lines (`Line.line`) of its cell
     start: Optional[str] = None
     end: Optional[str] = None
+    progress_pct: Optional[float] = None
+    number: Optional[str] = None
 
 
 @dataclass
@@ -228,14 +230,45 @@ def _column_kind(text: str) -> Optional[str]:
     return None
 
 
+_NUMBER_CELL = re.compile(r"^\d{1,2}(?:\.\d{1,2})?(?=[.):]?$)")
+_PCT_CELL = re.compile(r"^\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*%?\s*$")
+_MONTH = (r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+          r"|ene|feb|mar|abr|may|jun|jul|ago|sep|sept|set|oct|nov|dic)")
+DATE_CELL = re.compile(rf"^\W*(?:{_MONTH}\.?\s*(?:de\s+|[-/]\s*)?(?:19|20)\d\d|\d{{1,2}}\s*/\s*(?:\d{{1,2}}\s*/\s*)?(?:19|20)?\d\d"
+                       rf"|(?:[1-4]\s*(?:er|do|ro|to|°|º)?\s*)?(?:trimestre|semestre)\s*(?:de\s+|del\s+)?(?:19|20)\d\d"
+                       rf"|(?:19|20)\d\d)\W*$", re.I)
+"""A cell that holds a date alone ("Oct. 2022", "junio de 2024", "06/2025", "30/06/2026", "2do
+trimestre 2024", "2025"): a column of them is a milestone table's date column whatever its
+heading reads (a shaded heading cell is what OCR reads worst)."""
+
+
+def _date_column(table: Table, header: int, milestone: int, known: set[int]) -> Optional[int]:
+    """The column, among those whose heading names no kind, where most cells below `header` hold
+    a date alone."""
+    below = [c for r in table.rows[header + 1:] for c in r.cells if c.text.strip()]
+    for col in sorted({c.column for c in below} - known - {milestone}):
+        cells = [c for c in below if c.column == col]
+        if cells and sum(bool(DATE_CELL.match(" ".join(c.text.split()))) for c in cells) * 2 > len(cells):
+            return col
+    return None
+
+
 def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
     """The milestones a table lists: under a header row naming a milestone column and a date
-    column, each later row's milestone cell and the dates in the date columns beside it."""
+    column, each later row's milestone cell, the dates in the date columns beside it, its number
+    and its percentage where the table has their columns."""
     for k, row in enumerate(table.rows):
         kinds = {c.column: _column_kind(c.text) for c in row.cells if c.text.strip()}
-        if "milestone" not in kinds.values() or not {"start", "end"} & set(kinds.values()):
+        if "milestone" not in kinds.values():
             continue
-        columns = {kind: col for col, kind in kinds.items() if kind}
+        if not {"start", "end"} & set(kinds.values()):
+            milestone = next(col for col, kind in kinds.items() if kind == "milestone")
+            dated = _date_column(table, k, milestone, {col for col, kind in kinds.items() if kind})
+            if dated is None:
+                continue
+            kinds[dated] = "end"  # one column of dates: when the milestone is due
+        columns = {kind: col for col, kind in kinds.items() if kind and kind != "other"}
+        known = {col for col, kind in kinds.items() if kind}
         span = next(c.column_span for c in row.cells if c.column == columns["milestone"])
         out = []
         for below in table.rows[k + 1:]:
@@ -243,12 +276,15 @@ def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
             ms = cells.get(columns["milestone"])
             if ms is None or not ms.text.strip() or _column_kind(ms.text) == "milestone":
                 continue  # an empty row, or the header again
-            if ms.column_span != span or any(c.text.strip() and c.column not in columns.values() for c in below.cells):
+            if ms.column_span != span or any(c.text.strip() and c.column not in known for c in below.cells):
                 break  # the table goes on with other rows (contact fields, a heading across it)
-            date = {kind: " ".join(cells[columns[kind]].text.split()) if kind in columns and columns[kind] in cells
-                    else None for kind in ("start", "end")}
+            text = {kind: " ".join(cells[columns[kind]].text.split()) if kind in columns and columns[kind] in cells
+                    else "" for kind in ("start", "end", "progress", "number")}
+            pct = _PCT_CELL.match(text["progress"])
             out.append(TableMilestone(text=" ".join(ms.text.split()), page=page, lines=list(ms.lines),
-                                      start=date["start"] or None, end=date["end"] or None))
+                                      start=text["start"] or None, end=text["end"] or None,
+                                      progress_pct=float(pct.group(1).replace(",", ".")) if pct else None,
+                                      number=n.group(0) if (n := _NUMBER_CELL.match(text["number"])) else None))
         if out:
             return MilestoneTable(page=page, rows=out, first_line=min(n for c in table.cells() for n in c.lines))
     return None

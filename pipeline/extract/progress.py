@@ -23,14 +23,18 @@ from spacy.tokens import Doc, Span
 
 from pipeline.extract.components import PatternReader, non_overlapping
 from pipeline.extract.state import Section, state
-from pipeline.extract.text import MARKER, fold
+from pipeline.extract.text import LIST_ITEM, MARKER, fold
+from pipeline.models import Line
 
 MILESTONE_KEY = "ogp_milestones"
 PROGRESS_KEY = "ogp_progress"
 _NUMBER = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?")
 _PCT_TEXT = re.compile(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%\s*de\s+(?:cumplimiento|avance|ejecuci[oó]n|implementaci[oó]n|progreso)", re.I)
 _MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre")
-DATE = re.compile(rf"\b((?:{_MONTHS})\s+(?:de\s+)?(?:19|20)\d\d)\b", re.I)
+DATE = re.compile(rf"\b((?:{_MONTHS})\s+(?:de\s+)?(?:19|20)\d\d|(?<![\d/])(?:\d{{1,2}}/)?\d{{1,2}}/(?:19|20)\d\d)\b", re.I)
+_DATE_LABEL = re.compile(r"\b(inicio|desde|t[eé]rmino|fin|finalizaci[oó]n|plazo|hasta|fecha\s+(?:prevista|l[ií]mite)"
+                         r"|fecha\s+de\s+(?:inicio|t[eé]rmino|fin|entrega|cumplimiento))\s*:\s*$", re.I)
+_STARTS = ("inicio", "desde", "fecha de inicio")
 TITLE_ECHO = 80
 """A milestone's trailing " - <text>" is the commitment's title repeated when it is this similar."""
 
@@ -65,6 +69,9 @@ class ProgressReader(PatternReader):
         ex = state(doc)
         found = [(self.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
         milestones = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "MILESTONE")]
+        lists = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "MILESTONE_LIST")
+                 if (not s or ex.tok_line[s - 1] != ex.tok_line[s])
+                 and (e >= len(doc) or ex.tok_line[e] != ex.tok_line[e - 1])]  # a heading alone on its line
         pcts = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "PCT")]
         field_starts = sorted(h.start for h in ex.fields)
         ms_spans, pct_spans = [], []
@@ -77,6 +84,15 @@ class ProgressReader(PatternReader):
                 covered.append((s, stop))
                 sec.milestones.append(self._milestone(doc, ex, sec, s, e, stop, pcts))
                 ms_spans.append(Span(doc, s, stop, label="MILESTONE"))
+            if not heads:
+                for s, e, stop, number in _list_items(doc, ex, [(a, b) for a, b in lists if sec.start <= a < sec.end],
+                                                     sec.end, field_starts):
+                    covered.append((s, stop))
+                    found_ms = self._milestone(doc, ex, sec, s, e, stop, pcts)
+                    found_ms.number, found_ms.rule = number, "milestone.list"
+                    found_ms.text = LIST_ITEM.sub("", found_ms.text, count=1)  # a marker glued to its text: "3)Formación"
+                    sec.milestones.append(found_ms)
+                    ms_spans.append(Span(doc, s, stop, label="MILESTONE"))
             own = [(s, e) for s, e in pcts if sec.start <= s < sec.end and not any(a <= s < b for a, b in covered)]
             if own:
                 s, e = own[0]
@@ -112,12 +128,91 @@ class ProgressReader(PatternReader):
             own = [i for i in own if i < a]
         text = "".join(doc[i].text_with_ws for i in own)
         dates = _dates_beside(ex, lines) if head.bbox is not None else []
+        start, end = _labelled_dates(text) if not dates else (None, None)
         dates = dates or DATE.findall(text)
-        for d in DATE.findall(text):
-            text = text.replace(d, " ")
-        text = _drop_title_echo(" ".join(MARKER.sub("", text).split()).strip(" :-–—"), sec.title)
+        if start or end:
+            dates = [start, end]
+        text = DATE.sub(" ", text)
+        text = _DATE_LEFT.sub(" ", text)  # "Plazo: ." once its date is out
+        text = re.sub(r"\.(?:\s*[.·])+", ".", " ".join(MARKER.sub("", text).split()))  # "2024. ." once a date is out
+        text = _drop_title_echo(text.strip(" :-–—·"), sec.title)
         return MilestoneFound(number, text, lines, pct, dates[0] if dates else None,
                               dates[1] if len(dates) > 1 else None)
+
+
+def _list_items(doc: Doc, ex, lists: list[tuple[int, int]], end: int, field_starts: list[int]
+                ) -> list[tuple[int, int, int, Optional[str]]]:
+    """The items listed under each milestone-list heading ("Hitos", "Principales actividades"):
+    (first token, token after the item's marker, token after the item, its number). An item opens
+    with a bullet or a number and runs over the lines after it that carry no marker of their own,
+    sit no further left than its text (on a page with boxes) and follow without a gap; the list
+    ends at the first other line, a field label, a heading or the section's end."""
+    out = []
+    stops = set(field_starts) | {t for (s, _e) in lists for t in (s,)}
+    for s, e in lists:
+        k = ex.lm.kept.index(ex.tok_line[e]) if e < len(doc) and ex.tok_line[e] in ex.lm.kept else len(ex.lm.kept)
+        item: Optional[list] = None  # [first token, marker end, x0 of its line, number]
+        last_tok = e
+        while k < len(ex.lm.kept):
+            i = ex.lm.kept[k]
+            first = ex.line_first_tok.get(i)
+            ln = ex.lm.lines[i]
+            indented = item is not None and ln.bbox is not None and item[2] is not None and ln.bbox.x0 > item[2] + 2
+            if first is None or first >= end or first in stops or (i in ex.headings and not indented):
+                break  # (a sub-heading's words set inside the item, indented, are the item's: "Avance: 70 %")
+            m = LIST_ITEM.match(MARKER.sub("", ln.text))
+            if m:
+                if item and (_out_of_sequence(item[3], m.group(1)) or _heading_after(ex.lm.lines[item[4]], ln)):
+                    break  # "5. Conclusiones" after item 3, or a heading set bolder or larger: the list is over
+                if item:
+                    out.append((item[0], item[1], first, item[3]))
+                marker_end = first  # the first token past the marker (or the one it is glued to)
+                while marker_end + 1 < ex.line_end_tok[i] and doc[marker_end + 1].idx - doc[first].idx <= len(m.group(0).rstrip()):
+                    marker_end += 1
+                if doc[marker_end].idx + len(doc[marker_end]) - doc[first].idx <= len(m.group(0).rstrip()):
+                    marker_end += 1
+                item = [first, marker_end, ln.bbox.x0 if ln.bbox else None, m.group(1), i]
+            elif item is None or i in ex.lm.gap_before or (
+                    ln.bbox is not None and item[2] is not None and ln.bbox.x0 < item[2] - 2):
+                break
+            last_tok = ex.line_end_tok[i]
+            k += 1
+        if item:
+            out.append((item[0], item[1], last_tok, item[3]))
+    return out
+
+
+_DATE_LEFT = re.compile(r"\b(?:inicio|desde|t[eé]rmino|fin|finalizaci[oó]n|plazo|hasta|fecha(?:\s+de)?(?:\s+\w+)?)\s*:\s*"
+                        r"(?=[.·,;]|$)", re.I)
+
+
+def _labelled_dates(text: str) -> tuple[Optional[str], Optional[str]]:
+    """The start and end a milestone's text gives with their labels ("Inicio: 01/2025 · Término:
+    06/2025", "Plazo: junio 2024": a deadline is its end); (None, None) when no date is labelled."""
+    start = end = None
+    for m in DATE.finditer(text):
+        label = _DATE_LABEL.search(text[:m.start()])
+        if label is None:
+            continue
+        if fold(label.group(1)).startswith(_STARTS):
+            start = start or m.group(1)
+        else:
+            end = end or m.group(1)
+    return start, end
+
+
+def _out_of_sequence(before: Optional[str], number: Optional[str]) -> bool:
+    """Does an item numbered `number` not follow one numbered `before` (1 → 2, 1.1 → 1.2)?"""
+    if before is None or number is None:
+        return (before is None) != (number is None)  # a numbered item after bullets, or bullets after numbers
+    *head_a, last_a = before.split(".")
+    *head_b, last_b = number.split(".")
+    return head_a != head_b or int(last_b) != int(last_a) + 1
+
+
+def _heading_after(item: Line, ln: Line) -> bool:
+    """Is `ln` set bolder or larger than the list's first item?"""
+    return bool((ln.bold and not item.bold) or (ln.font_size and item.font_size and ln.font_size > item.font_size + 0.5))
 
 
 def _drop_title_echo(text: str, title: str) -> str:
@@ -165,6 +260,6 @@ def _table_milestones(ex) -> None:
         for row in table.rows:
             lines = [where[(row.page, n)] for n in row.lines if (row.page, n) in where]
             if lines:
-                sec.milestones.append(MilestoneFound(None, row.text, lines, start=row.start, end=row.end,
-                                                     rule="milestone.table"))
+                sec.milestones.append(MilestoneFound(row.number, row.text, lines, progress_pct=row.progress_pct,
+                                                     start=row.start, end=row.end, rule="milestone.table"))
 

@@ -83,22 +83,31 @@ class LineMap:
 _RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
 
 
+LIST_ITEM = re.compile(r"^\s*(?:[•·▪◦■□●○►▸➢✓✔*\-–—]|(\d{1,2}(?:\.\d{1,2})?)\s*[.)\-–]|[a-z]\s*\))\s*(?=\S)")
+"""What opens an item of a list: a bullet, "1)", "2.", "1.1.", "a)" (group 1: the number)."""
+
+
 def _stamp_words(lines: list[Line], in_cells: set[int] = frozenset()) -> set[str]:
     """Words that recur on several pages as the only word of a short line and never in running
     text: a stamp or signature the layout did not remove (e.g. a signer's name). A word in lower
     case on its line is the end of something set over several lines (a template label's
     "implementación" under "Institución o actor / responsable de la"), and so is one the line
     before runs on into ("… Consejo Nacional de la" / "Magistratura"), and so is one that runs on
-into the next ("Actores de" / "sociedad civil", a label repeated in every commitment's table):
-none of them is a stamp."""
+    into the next ("Actores de" / "sociedad civil", a label repeated in every commitment's table),
+    and a heading: set in bold, or over a list ("Hitos" over its bulleted milestones): none of them
+    is a stamp."""
     solo_pages: dict[str, set[int]] = defaultdict(set)
     in_text: set[str] = set()
     before = ""
+    following = [ln.text for ln in lines if ln.text.strip()][1:] + [""]
+    k = 0  # the next non-blank line after line i is following[k]
     for i, ln in enumerate(lines):
         tokens = ln.text.split()
         runs_on, before = bool(_RUNS_ON.search(before)), ln.text or before
-        if i in in_cells:
-            continue  # a table cell's text is the table's (a label in every commitment's table)
+        nxt = following[k] if tokens else ""
+        k += bool(tokens)
+        if i in in_cells or ln.bold or (nxt and LIST_ITEM.match(MARKER.sub("", nxt))):
+            continue  # a table cell's text is the table's (a label in every commitment's table); a heading
         words = [fold(t.strip(_EDGE_PUNCT)) for t in tokens if len(t.strip(_EDGE_PUNCT)) >= 4]
         words = [w for w in words if w.isalpha()]
         if len(tokens) <= 3 and len(words) == 1 and not ln.text.rstrip().endswith((":", "?")) \
