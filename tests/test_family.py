@@ -587,3 +587,18 @@ def test_a_label_whose_value_is_under_it_takes_nothing_from_the_other_column():
     (c,) = extract_commitments(lines, "r").commitments
     assert [(a.name, a.role) for a in c.actors] == [("Consejería de Hacienda", "responsable"),
                                                    ("Plataforma del Tercer Sector", "apoyo")]
+
+
+def test_an_irm_results_reports_questions_and_a_reference_in_prose():
+    """The IRM Results Report's wording: "Completitud", "¿Contribuyó a abrir el gobierno?",
+    "Resultados preliminares: Significativos"; "(compromiso 1.2) y …" opening a line of prose is
+    a reference, not a heading; a value printed after its label stops at the next "Label: …" line."""
+    lines = text_lines(
+        "Los mejores resultados se observaron en las declaraciones\n(compromiso 1.2) y en la minería.\n\n"
+        "Compromiso 1.1: Contratación abierta\n\nInstitución líder: Dirección General de Contrataciones (DGCP)\n"
+        "Completitud: Sustancial\n¿Contribuyó a abrir el gobierno? Marginal\n\n"
+        "Compromiso 1.2: Declaraciones juradas\n\nCompletitud: Completo\nResultados preliminares: Significativos\n")
+    first, second = extract_commitments(lines, "r").commitments
+    assert [(c.number, c.status, c.open_gov) for c in (first, second)] == [
+        ("1.1", "sustancial", "marginal"), ("1.2", "completo", "significativo")]
+    assert [a.name for a in first.actors] == ["Dirección General de Contrataciones"]

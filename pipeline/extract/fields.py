@@ -46,6 +46,8 @@ _NONE = re.compile(r"^\W*(?:ningun[oa]s?|no\s+(?:se\s+)?(?:especifica(?:n|do|da)
 """A field's value that names nobody ("Ninguna", "No se especifica", "N/A")."""
 _CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
 _NUMBERED_ITEM = re.compile(r"^\W*[A-Za-zÁÉÍÓÚÑáéíóúñ]+\s+\d{1,2}(?:\.\d{1,2})?\s*[:.)]")  # "Hito 1:", "Meta 2."
+_LABEL_LINE = re.compile(r"^\W*[A-ZÁÉÍÓÚÑ][^\s:]*(?:\s+[^\s:]+){0,5}\s*[:?]\s+\S")
+"""A line that opens with a label of its own ("Completitud: Completo", "¿Quién? …"): no value runs on into it."""
 _LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e)\s+")
 _ACRONYM = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ0-9&\-]{1,11}$")
 MAX_LINEAR_LINES = 8
@@ -335,7 +337,7 @@ def _value_after(ex, doc: Doc, h: FieldHit, heads: frozenset[tuple[str, ...]] = 
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
         i = lm.kept[k]
         text = lm.lines[i].text.strip()
-        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) \
+        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) or _LABEL_LINE.match(text) \
                 or (lm.lines[i].page != lm.lines[last].page and lm.lines[i].bbox is not None):
             break
         if out and _wrapped(lm, tail, i) and not _opens_name(text, heads):  # the line before wrapped onto this one
@@ -367,13 +369,15 @@ def _opens_name(text: str, heads: frozenset[tuple[str, ...]]) -> bool:
 def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
     """Did line `prev` wrap onto line `nxt`: the next line's first word would not have fitted in
     what is left of `prev`'s cell or column (its right edge: the table cell's, else the rightmost
-    line of that column on the page)?"""
+    line of that column on the page that starts where `prev` does: a box set inside the column is
+    narrower than the column's prose)?"""
     a, b = lm.lines[prev], lm.lines[nxt]
     words = b.text.split()
     if a.bbox is None or b.bbox is None or not words or a.page != b.page or abs(a.bbox.x0 - b.bbox.x0) > 2:
         return False
     right = lm.cell_right.get(prev) or max(lm.lines[i].bbox.x1 for i in lm.by_page[a.page]
-                                           if lm.lines[i].bbox is not None and lm.lines[i].column == a.column)
+                                           if lm.lines[i].bbox is not None and lm.lines[i].column == a.column
+                                           and abs(lm.lines[i].bbox.x0 - a.bbox.x0) <= 2)
     char = (a.bbox.x1 - a.bbox.x0) / max(len(a.text), 1)
     return right - a.bbox.x1 < (len(words[0]) + 1) * char
 
