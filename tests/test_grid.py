@@ -250,3 +250,18 @@ def test_a_milestone_table_gives_the_milestones_with_their_dates_and_stops_at_ot
     assert [(m.text, m.start, m.end, m.evidence.rule) for m in c.milestones] == [
         ("Diagnóstico de los datos", "03/2024", "09/2024", "milestone.table"),
         ("Portal publicado", "01/2025", "06/2025", "milestone.table")]
+
+
+def test_levels_printed_in_a_tables_cells_under_their_moments():
+    """No marks: "Nivel de cumplimiento" beside the moments, a level printed under each (one OCR
+    misread by a letter, "Timitado"); a level with no moment over it or beside it (a summary's
+    column, the scale as a header) is no assessment."""
+    levels = table([[(0, "Nivel de cumplimiento", 1, 2), (1, "Medio término"), (2, "Fin de término")],
+                    [(1, "Limitado"), (2, "Timitado")]])
+    assert [(t.kind, t.level, t.when, t.text) for t in read_ticks(levels, page=2)] == [
+        ("completion", "limitado", "mid_term", "Limitado"), ("completion", "limitado", "end_of_term", "Timitado")]
+    rows = table([[(0, "Medio término"), (1, "Sustancial")], [(0, "Fin de término"), (1, "Completo")]])
+    assert [(t.level, t.when) for t in read_ticks(rows, page=2)] == [("sustancial", "mid_term"), ("completo", "end_of_term")]
+    summary = table([[(0, "N°"), (1, "Compromiso"), (2, "Nivel de cumplimiento")], [(0, "1"), (1, "Datos"), (2, "Completo")]])
+    scale = table([[(0, "No iniciado"), (1, "Limitado"), (2, "Sustancial"), (3, "Completo")]])
+    assert read_ticks(summary, page=2) == [] and read_ticks(scale, page=2) == []

@@ -60,6 +60,15 @@ class Legend:
             found = self.levels.get(" ".join(_singular(w) for w in key.split()))
         return found
 
+    def near_level(self, text: str) -> Optional[tuple[str, str]]:
+        """`level`, or the level whose label OCR misread by a letter or two ("Timitado")."""
+        found = self.level(text)
+        key = _key(text)
+        if found is None and len(key) >= 6:
+            best = process.extractOne(key, list(self.levels), scorer=fuzz.ratio, score_cutoff=NEAR_LEVEL)
+            found = self.levels[best[0]] if best else None
+        return found
+
     def when(self, text: str) -> Optional[str]:
         key = f" {_key(text)} "
         return next((value for label, value in self.moments if f" {label} " in key), None)
@@ -116,9 +125,13 @@ class Grid:
 
 
 def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tick]:
-    """The assessments a table's marks give, in reading order (row by row, left to right)."""
+    """The assessments a table's marks give, in reading order (row by row, left to right); in a
+    table without marks, the levels its cells print under a moment ("Nivel de cumplimiento |
+    Medio término | Fin de término" over "Limitado | Sustancial")."""
     known = known or legend()
     cells = [c for c in table.cells() if c.text.strip() or c.mark]
+    if not any(c.mark for c in cells):
+        return _printed_levels(cells, page, known)
     ticks = []
     for cell in sorted((c for c in cells if c.mark), key=lambda c: (c.row, c.column)):
         above = _above(cells, cell)
@@ -138,6 +151,25 @@ def read_ticks(table: Table, page: int, known: Legend | None = None) -> list[Tic
                           title=title.strip(STARS + " ") if title else None,
                           starred=any(ch in label for label in labels for ch in STARS),
                           text=" / ".join(labels + [" ".join(level_cell.text.split()), cell.mark])))
+    return ticks
+
+
+def _printed_levels(cells: list[Cell], page: int, known: Legend) -> list[Tick]:
+    """Levels printed as a cell's whole text, each under (or beside) the moment it is of: a cell
+    that names a moment above it or to its left in its row. A level with no moment over it is a
+    scale's header or a summary's column, not an assessment of this table's."""
+    ticks = []
+    for cell in sorted(cells, key=lambda c: (c.row, c.column)):
+        level = known.near_level(cell.text)
+        if level is None:
+            continue
+        left = [c for c in cells if c.column + c.column_span <= cell.column and _shares_rows(c, cell)]
+        when = next((w for w in map(known.when, [c.text for c in _above(cells, cell)] + [c.text for c in left]) if w),
+                    None)
+        if when is None:
+            continue
+        ticks.append(Tick(kind=level[0], level=level[1], when=when, page=page,
+                          line=cell.lines[0] if cell.lines else None, text=" ".join(cell.text.split())))
     return ticks
 
 
@@ -231,6 +263,8 @@ def _column_kind(text: str) -> Optional[str]:
 
 
 _NUMBER_CELL = re.compile(r"^\d{1,2}(?:\.\d{1,2})?(?=[.):]?$)")
+NEAR_LEVEL = 85
+"""A table cell OCR misread by a letter ("Timitado", 87.5 to "limitado") is still its level."""
 _PCT_CELL = re.compile(r"^\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*%?\s*$")
 _MONTH = (r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
           r"|ene|feb|mar|abr|may|jun|jul|ago|sep|sept|set|oct|nov|dic)")
