@@ -602,3 +602,21 @@ def test_an_irm_results_reports_questions_and_a_reference_in_prose():
     assert [(c.number, c.status, c.open_gov) for c in (first, second)] == [
         ("1.1", "sustancial", "marginal"), ("1.2", "completo", "significativo")]
     assert [a.name for a in first.actors] == ["Dirección General de Contrataciones"]
+
+
+def test_sub_labels_estado_and_sociedad_civil_and_a_status_field_that_names_no_actor():
+    """"Otros actores involucrados:" over "Estado:" and "Sociedad civil:" (a municipal template),
+    "Unidad orgánica responsable:"; "Estado: Completado" is a status, not an actor; a heading's
+    "Compromiso" misread by one letter is still a heading."""
+    lines = text_lines(
+        "Compromico 1 - Obras públicas\n\nUnidad orgánica responsable: Gerencia de Infraestructura\n"
+        "Otros actores involucrados:\nEstado: Oficina de Tecnologías de la Información\n"
+        "Sociedad civil: Frente de Defensa de Cerro Añil\n\n"
+        "Compromiso 2 - Compras\n\nEstado: Completado\n")
+    first, second = extract_commitments(lines, "r").commitments
+    assert first.number == "1"
+    assert [(a.name, a.role, a.sector) for a in first.actors] == [
+        ("Gerencia de Infraestructura", "responsable", "gobierno"),
+        ("Oficina de Tecnologías de la Información", "apoyo", "gobierno"),
+        ("Frente de Defensa de Cerro Añil", "apoyo", "sociedad_civil")]
+    assert second.actors == []

@@ -29,6 +29,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from pipeline.extract.gazetteer import data_path, load_heads
+from pipeline.extract.grid import legend
 from pipeline.extract.state import ActorFound, Mention, matches_from, state
 from pipeline.extract.text import MARKER, LineMap, fold
 from pipeline.models import Line
@@ -451,8 +452,9 @@ def _head_sector(name: str, sectors: dict[tuple[str, ...], str]) -> Optional[str
 
 def _actor(ex, spec: FieldSpec, item_lines: list[int], text: str,
            head_sectors: dict[tuple[str, ...], str] | None = None) -> Optional[ActorFound]:
-    if _NOT_ACTOR.search(text) or _NONE.match(text) or len(text) < 2 or not any(ch.isalpha() for ch in text):
-        return None
+    if _NOT_ACTOR.search(text) or _NONE.match(text) or len(text) < 2 or not any(ch.isalpha() for ch in text) \
+            or legend().level(text):
+        return None  # (a level is a status field's value: "Estado: Completado")
     role = spec.role or "apoyo"
     if _COUNTERPART.search(text):
         role = "contraparte"
