@@ -326,7 +326,7 @@ class Sectioner(PatternReader):
         lm = ex.lm
         lines = [line]
         title_end = ex.line_end_tok[line]
-        k = lm.kept.index(line)
+        k = lm.place(line)
         text = doc[end:title_end].text
         head = lm.lines[line]
         limit = 6 if ex.body_size and (headings.size(head) or 0) > 1.3 * ex.body_size else 4
@@ -512,8 +512,8 @@ class IrmReader(PatternReader):
                 continue
             raw = " ".join(lm.lines[line].text.split())
             clean = clean_line(raw)
-            lo = doc[start].idx - lm.starts[lm.kept.index(line)] if line == first_line else 0
-            hi = doc[end - 1].idx + len(doc[end - 1].text) - lm.starts[lm.kept.index(line)] \
+            lo = doc[start].idx - lm.starts[lm.place(line)] if line == first_line else 0
+            hi = doc[end - 1].idx + len(doc[end - 1].text) - lm.starts[lm.place(line)] \
                 if line == last_line else len(clean)
             pieces.append(_with_markers(raw, lo, hi))
         return " ".join(" ".join(pieces).split())
@@ -637,6 +637,6 @@ def _count(text: str) -> int | None:
 
 def _next_text(lm, line: int) -> str:
     """The text of the first non-blank line after `line` in reading order."""
-    k = lm.kept.index(line) + 1 if line in lm.kept else len(lm.kept)
+    k = lm.next_place(line)
     return lm.lines[lm.kept[k]].text if k < len(lm.kept) else ""
 

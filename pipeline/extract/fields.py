@@ -290,7 +290,7 @@ def _value_below(lm: LineMap, h: FieldHit, label_lines: set[int]) -> bool:
     sociedad civil:" / "Plataforma del Tercer Sector")? Then nothing beside it is its value (a
     two-column page's other column is not)."""
     last = lm.lines[h.lines[-1]]
-    k = lm.kept.index(h.lines[-1]) + 1 if h.lines[-1] in lm.kept else len(lm.kept)
+    k = lm.next_place(h.lines[-1])
     if k >= len(lm.kept):
         return False
     i = lm.kept[k]
@@ -334,7 +334,7 @@ def _value_after(ex, doc: Doc, h: FieldHit, heads: frozenset[tuple[str, ...]] = 
         out.append((last, doc[h.end:ex.line_end_tok[last]].text))
     stops = {i for other in ex.fields for i in other.lines} | set(ex.headings) | \
         {i for sec in ex.sections for i in sec.title_lines}
-    k = lm.kept.index(last) + 1 if last in lm.kept else len(lm.kept)
+    k = lm.next_place(last)
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
         i = lm.kept[k]
         text = lm.lines[i].text.strip()

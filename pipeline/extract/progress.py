@@ -148,10 +148,10 @@ def _list_items(doc: Doc, ex, lists: list[tuple[int, int]], end: int, field_star
     sit no further left than its text (on a page with boxes) and follow without a gap; the list
     ends at the first other line, a field label, a heading or the section's end."""
     out = []
-    stops = set(field_starts) | {t for (s, _e) in lists for t in (s,)}
+    stops = set(field_starts) | {s for s, _ in lists}
     for s, e in lists:
-        k = ex.lm.kept.index(ex.tok_line[e]) if e < len(doc) and ex.tok_line[e] in ex.lm.kept else len(ex.lm.kept)
-        item: Optional[list] = None  # [first token, marker end, x0 of its line, number]
+        k = ex.lm.place(ex.tok_line[e]) if e < len(doc) and ex.lm.place(ex.tok_line[e]) is not None else len(ex.lm.kept)
+        item: Optional[list] = None  # [first token, marker end, x0 of its line, number, its line]
         last_tok = e
         while k < len(ex.lm.kept):
             i = ex.lm.kept[k]
@@ -191,7 +191,7 @@ def _labelled_dates(text: str) -> tuple[Optional[str], Optional[str]]:
     06/2025", "Plazo: junio 2024": a deadline is its end); (None, None) when no date is labelled."""
     start = end = None
     for m in DATE.finditer(text):
-        label = _DATE_LABEL.search(text[:m.start()])
+        label = _DATE_LABEL.search(text[max(0, m.start() - 40):m.start()])  # (a label is short: linear on any text)
         if label is None:
             continue
         if fold(label.group(1)).startswith(_STARTS):
@@ -211,7 +211,7 @@ def _out_of_sequence(before: Optional[str], number: Optional[str]) -> bool:
 
 
 def _heading_after(item: Line, ln: Line) -> bool:
-    """Is `ln` set bolder or larger than the list's first item?"""
+    """Is `ln` set bolder or larger than the item before it?"""
     return bool((ln.bold and not item.bold) or (ln.font_size and item.font_size and ln.font_size > item.font_size + 0.5))
 
 

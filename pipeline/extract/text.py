@@ -15,6 +15,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Optional
 
 from wordfreq import zipf_frequency
 
@@ -66,6 +67,20 @@ class LineMap:
     noise: set[int] = field(default_factory=set)
     link_only: set[int] = field(default_factory=set)
     cell_right: dict[int, float] = field(default_factory=dict)  # a table line → its cell's right edge
+
+    @cached_property
+    def _place(self) -> dict[int, int]:
+        return {i: k for k, i in enumerate(self.kept)}
+
+    def place(self, i: int) -> Optional[int]:
+        """Where line `i` is in `kept` (the Doc's order), None if it is not kept: O(1), where
+        `kept.index` walked the list for each of a report's labels and headings."""
+        return self._place.get(i)
+
+    def next_place(self, i: int) -> int:
+        """The place in `kept` after line `i` (`len(kept)` when it is not kept or is the last)."""
+        k = self._place.get(i)
+        return len(self.kept) if k is None else k + 1
 
     def is_blank(self, i: int) -> bool:
         return not self.lines[i].text.strip()
