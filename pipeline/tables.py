@@ -77,6 +77,33 @@ def find_tables(lines: list[Line], edges: list[Edge], width: float, height: floa
     return sorted(tables, key=lambda t: (t.bbox.top, t.bbox.x0))
 
 
+def cell_order(lines: list[Line], tables: list[tuple[int, Table]]) -> list[Line]:
+    """`lines` with each table's lines read cell by cell (row by row, each row's cells left to
+    right, a cell's lines together) where the page's reading order ran across the cells by height:
+    a label set over two lines of its cell ("Institución" / "responsable") is one label again, a
+    value wrapped in its cell one value. A table's lines take the place of its first line; lines
+    keep their numbers. `tables`: (page, table)."""
+    order: dict[tuple[int, int], tuple[int, int]] = {}  # (page, line) → (table, its place in cell order)
+    for k, (page, table) in enumerate(tables):
+        cells = [c for row in table.rows for c in sorted(row.cells, key=lambda c: c.column)]
+        for rank, n in enumerate(dict.fromkeys(n for c in cells for n in c.lines)):
+            order.setdefault((page, n), (k, rank))
+    if not order:
+        return lines
+    held: dict[int, list[tuple[int, Line]]] = {}
+    for ln in lines:
+        if (at := order.get((ln.page, ln.line))) is not None:
+            held.setdefault(at[0], []).append((at[1], ln))
+    out: list[Line] = []
+    for ln in lines:
+        at = order.get((ln.page, ln.line))
+        if at is None:
+            out.append(ln)
+        elif at[0] in held:
+            out += [cell_line for _, cell_line in sorted(held.pop(at[0]), key=lambda x: x[0])]
+    return out
+
+
 # ------------------------------------------------------------------------------ ruling lines
 def ruled_tables(words: list[tuple[Word, int]], edges: list[Edge], width: float, height: float) -> list[Table]:
     """Tables drawn by ruling lines: at least two rows, a row of two cells or more, and two cells

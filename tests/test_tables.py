@@ -277,3 +277,32 @@ def test_seed_summary_table_scanned_is_read_row_by_row(tmp_path, dpi):
     last = found[0].columns - 1
     assert all(r.cells[0].column == 0 and r.cells[-1].column == last for r in rows)
     assert rows[0].cells[0].text.split()[:2] == ["Gasto", "Abierto"]
+
+
+def test_a_ruled_tables_lines_are_read_cell_by_cell(tmp_path):
+    """A field table whose cells hold two lines each: the page's lines read each cell whole, row
+    by row (by height alone they ran across the cells: "Institución", the value's first line,
+    "Fecha de", …), each line keeping its number."""
+    from fpdf import FPDF
+
+    doc = FPDF(unit="pt", format="A4")
+    doc.add_font("Sans", fname=REGULAR)
+    doc.add_page()
+    doc.set_font("Sans", size=10)
+    xs, ys = [60, 160, 360, 430, 530], [100, 140, 180]
+    for r in range(2):
+        for c in range(4):
+            doc.rect(xs[c], ys[r], xs[c + 1] - xs[c], ys[r + 1] - ys[r])
+    cells = [[("Institución", "responsable"), ("Dirección Nacional de", "Registros Públicos"), ("Fecha de", "inicio"),
+              ("01/04/2024", "")],
+             [("Instituciones", "corresponsables"), ("Superintendencia de", "Sociedades"), ("Fecha de", "término"),
+              ("31/05/2026", "")]]
+    for r, row in enumerate(cells):
+        for c, (first, second) in enumerate(row):
+            doc.text(xs[c] + 4, ys[r] + 15, first)
+            if second:
+                doc.text(xs[c] + 4, ys[r] + 29, second)
+    doc.output(str(tmp_path / "fields.pdf"))
+    page = load(tmp_path / "fields.pdf").pages[0]
+    assert [ln.text for ln in page.lines] == [t for row in cells for cell in row for t in cell if t]
+    assert sorted(ln.line for ln in page.lines) == list(range(1, len(page.lines) + 1))

@@ -30,6 +30,7 @@ from typing import Iterable
 import spacy
 from spacy.language import Language
 
+from pipeline import tables as table_reading
 from pipeline.extract import assessment, components, fields, grid, links, orgs, progress  # noqa: F401  (registers the factories)
 from pipeline.extract.confidence import evidence as rule_evidence
 from pipeline.extract.gazetteer import DATA
@@ -134,34 +135,15 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
 
 def _cell_order(lines: list[Line], tables: list[tuple[int, Table]]
                 ) -> tuple[list[Line], dict[tuple[int, int], float]]:
-    """The body lines with each table's lines read cell by cell (row by row, each row's cells left
-    to right, a cell's lines together), where the page's reading order ran across the cells by
-    height: a label set over two lines of its cell ("Institución" / "responsable") is one label
-    again, a value wrapped in its cell one value. The table's lines take the place of the first.
-    With them, (page, line) → the right edge of the line's cell (where a line in it wraps)."""
-    order: dict[tuple[int, int], tuple[int, int]] = {}  # line → (table, its place in cell order)
+    """The body lines with each table's lines read cell by cell (`tables.cell_order`: ingest does
+    so for ruled tables, this for the tables found from aligned words too), and (page, line) → the
+    right edge of the line's cell (where a line in it wraps)."""
     right: dict[tuple[int, int], float] = {}
-    for k, (page, table) in enumerate(tables):
-        cells = [c for row in table.rows for c in sorted(row.cells, key=lambda c: c.column)]
-        for rank, n in enumerate(dict.fromkeys(n for c in cells for n in c.lines)):
-            order.setdefault((page, n), (k, rank))
-        for c in cells:
+    for page, table in tables:
+        for c in table.cells():
             for n in c.lines:
                 right.setdefault((page, n), c.bbox.x1)
-    if not order:
-        return lines, right
-    held: dict[int, list[tuple[int, Line]]] = {}
-    for ln in lines:
-        if (at := order.get((ln.page, ln.line))) is not None:
-            held.setdefault(at[0], []).append((at[1], ln))
-    out: list[Line] = []
-    for ln in lines:
-        at = order.get((ln.page, ln.line))
-        if at is None:
-            out.append(ln)
-        elif at[0] in held:
-            out += [cell_line for _, cell_line in sorted(held.pop(at[0]), key=lambda x: x[0])]
-    return out, right
+    return table_reading.cell_order(lines, tables), right
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",
