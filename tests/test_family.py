@@ -640,3 +640,26 @@ def test_the_second_generated_set_is_read(tmp_path):
         assert r["titles"] >= r["commitments"] - scanned, r
         assert r["actor_f1"] >= (0.65 if scanned else 0.9), r
         assert r["open_gov"] >= (r["open_gov_total"] - 2 if scanned else r["open_gov_total"]), r
+
+
+def test_a_plain_text_report_numbered_3_dash_with_upper_case_labels():
+    """A text dump: commitments "1.- Título" (as Latin American reports number), labels in
+    capitals ("RESPONSABLE:", "CORRESPONSABLES:", "ESTADO DE AVANCE:", "APERTURA DEL GOBIERNO:"),
+    activities "a) … (100%)" under "ACTIVIDADES Y AVANCE VERIFICADO:"."""
+    body = ("RESPONSABLE: Secretaría de Finanzas del Estado (SEFIPLAN)\nCORRESPONSABLES: Secretaría de Salud y "
+            "Colectivo Presupuesto Abierto\nESTADO DE AVANCE: {}\nAPERTURA DEL GOBIERNO: {}\n"
+            "ACTIVIDADES Y AVANCE VERIFICADO:\na) Publicar los datos del gasto en salud por municipio y\n"
+            "por programa (100%)\nb) Elaborar una versión ciudadana (50 %)\nCOMENTARIOS DE LA MESA: La secretaría publicó.\n\n")
+    lines = text_lines("1.- Información presupuestaria ciudadana\n\n" + body.format("Completo", "Significativa")
+                       + "2.- Denuncias ciudadanas\n\n" + body.format("Retirado", "Marginal"))
+    first, second = extract_commitments(lines, "r").commitments
+    assert [(c.number, c.title, c.status, c.open_gov) for c in (first, second)] == [
+        ("1", "Información presupuestaria ciudadana", "completo", "significativo"),
+        ("2", "Denuncias ciudadanas", "retirado", "marginal")]
+    assert [(a.name, a.role) for a in first.actors] == [("Secretaría de Finanzas del Estado", "responsable"),
+                                                       ("Secretaría de Salud", "apoyo"),
+                                                       ("Colectivo Presupuesto Abierto", "apoyo")]
+    assert [(m.text, m.progress_pct) for m in first.milestones] == [
+        ("Publicar los datos del gasto en salud por municipio y por programa", 100.0),
+        ("Elaborar una versión ciudadana", 50.0)]
+    assert first.progress_pct is None  # an activity's percentage is not the commitment's

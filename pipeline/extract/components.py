@@ -264,12 +264,15 @@ class Sectioner(PatternReader):
         sections = []
         for k, (anchor, title_lines) in enumerate(best):
             first = title_lines[0]
-            sec = Section(number=str(k + 1), heading_line=first,
-                          title=" ".join(" ".join(lm.lines[i].text.split()) for i in title_lines).strip().rstrip("."),
+            title = " ".join(" ".join(lm.lines[i].text.split()) for i in title_lines).strip().rstrip(".")
+            item = headings.NUMBERED_ITEM.match(title)  # "3.- Título" over its fields: the number it prints
+            sec = Section(number=item.group(1) if item else str(k + 1), heading_line=first,
+                          title=item.group(2).strip() if item else title,
                           title_lines=title_lines, title_end=ex.line_end_tok[title_lines[-1]],
                           start=ex.line_first_tok[first], end=len(doc), first_line=first,
-                          last_line=len(lm.lines) - 1, number_printed=False)
-            sec.flags.append("no number printed: numbered in document order")
+                          last_line=len(lm.lines) - 1, number_printed=bool(item))
+            if not item:
+                sec.flags.append("no number printed: numbered in document order")
             sections.append(sec)
         return sections
 
@@ -280,8 +283,13 @@ class Sectioner(PatternReader):
             if line not in ex.line_first_tok:
                 continue
             first = ex.line_first_tok[line]
-            start = next(t.i for t in doc[first:ex.line_end_tok[line]] if t.text in (".", ")")) + 1
-            sections.append(self._section(doc, ex, number, line, start, heads, None, None, item=True))
+            mark = headings.NUMBERED_ITEM.match(doc[first:ex.line_end_tok[line]].text)
+            after = doc[first].idx + (mark.start(2) if mark else 0)  # the title's first character
+            start = next((t.i for t in doc[first:ex.line_end_tok[line]] if t.idx >= after), ex.line_end_tok[line])
+            sec = self._section(doc, ex, number, line, start, heads, None, None, item=True)
+            if start > first and doc[start - 1].idx + len(doc[start - 1]) > after:  # "3.-Título": glued to its number
+                sec.title = f"{doc[start - 1].text[after - doc[start - 1].idx:]} {sec.title}".strip()
+            sections.append(sec)
         return sections
 
     def _listed(self, doc: Doc, ex, heads) -> list[Section]:

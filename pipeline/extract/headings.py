@@ -174,7 +174,8 @@ def same_row(a: Line, b: Line) -> bool:
     return abs(a.bbox.top - b.bbox.top) <= 0.3 * h and b.bbox.x0 >= a.bbox.x1 - 1
 
 
-NUMBERED_ITEM = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
+NUMBERED_ITEM = re.compile(r"^\s*(\d{1,2})(?:[.)]\s*[-–—]\s*|[.)]\s+|\s+[-–—]\s+)(\S.*)$")
+"""A numbered item: "3. Título", "3) Título", "3.- Título" (as Latin American reports number), "3 – Título"."""
 MIN_BODY_LINES = 3
 MAX_TITLE_WORDS = 20
 

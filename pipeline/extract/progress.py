@@ -70,9 +70,10 @@ class ProgressReader(PatternReader):
         found = [(self.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
         milestones = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "MILESTONE")]
         lists = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "MILESTONE_LIST")
-                 if (not s or ex.tok_line[s - 1] != ex.tok_line[s])
-                 and (e >= len(doc) or ex.tok_line[e] != ex.tok_line[e - 1])]  # a heading alone on its line
+                 if (not s or ex.tok_line[s - 1] != ex.tok_line[s]) and _alone(doc, ex, s, e)]
         pcts = [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "PCT")]
+        # a milestone's own percentage may also be printed in parentheses after it: "… (80%)"
+        item_pcts = sorted(pcts + [(s, e) for _, s, e in non_overlapping(m for m in found if m[0] == "PCT_ITEM")])
         field_starts = sorted(h.start for h in ex.fields)
         ms_spans, pct_spans = [], []
         for sec in ex.sections:
@@ -82,13 +83,13 @@ class ProgressReader(PatternReader):
                 stop = heads[k + 1][0] if k + 1 < len(heads) else sec.end
                 stop = min([f for f in field_starts if e <= f < stop] + [stop])
                 covered.append((s, stop))
-                sec.milestones.append(self._milestone(doc, ex, sec, s, e, stop, pcts))
+                sec.milestones.append(self._milestone(doc, ex, sec, s, e, stop, item_pcts))
                 ms_spans.append(Span(doc, s, stop, label="MILESTONE"))
             if not heads:
                 for s, e, stop, number in _list_items(doc, ex, [(a, b) for a, b in lists if sec.start <= a < sec.end],
                                                      sec.end, field_starts):
                     covered.append((s, stop))
-                    found_ms = self._milestone(doc, ex, sec, s, e, stop, pcts)
+                    found_ms = self._milestone(doc, ex, sec, s, e, stop, item_pcts)
                     found_ms.number, found_ms.rule = number, "milestone.list"
                     found_ms.text = LIST_ITEM.sub("", found_ms.text, count=1)  # a marker glued to its text: "3)Formación"
                     sec.milestones.append(found_ms)
@@ -150,7 +151,7 @@ def _list_items(doc: Doc, ex, lists: list[tuple[int, int]], end: int, field_star
     out = []
     stops = set(field_starts) | {s for s, _ in lists}
     for s, e in lists:
-        k = ex.lm.place(ex.tok_line[e]) if e < len(doc) and ex.lm.place(ex.tok_line[e]) is not None else len(ex.lm.kept)
+        k = ex.lm.next_place(ex.tok_line[e - 1])  # the line after the heading's
         item: Optional[list] = None  # [first token, marker end, x0 of its line, number, its line]
         last_tok = e
         while k < len(ex.lm.kept):
@@ -199,6 +200,19 @@ def _labelled_dates(text: str) -> tuple[Optional[str], Optional[str]]:
         else:
             end = end or m.group(1)
     return start, end
+
+
+LIST_HEADING_WORDS = 6
+
+
+def _alone(doc: Doc, ex, s: int, e: int) -> bool:
+    """Is the milestone-list heading matched at tokens s..e a heading line: alone on its line, or
+    its line a short label ending with a colon ("Actividades y avance verificado:")?"""
+    line = ex.tok_line[s]
+    if e >= len(doc) or ex.tok_line[e] != line:
+        return True
+    end = ex.line_end_tok[line]
+    return doc[end - 1].text == ":" and sum(not t.is_punct for t in doc[s:end]) <= LIST_HEADING_WORDS
 
 
 def _out_of_sequence(before: Optional[str], number: Optional[str]) -> bool:
