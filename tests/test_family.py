@@ -663,3 +663,32 @@ def test_a_plain_text_report_numbered_3_dash_with_upper_case_labels():
         ("Publicar los datos del gasto en salud por municipio y por programa", 100.0),
         ("Elaborar una versión ciudadana", 50.0)]
     assert first.progress_pct is None  # an activity's percentage is not the commitment's
+
+
+def test_a_scans_misread_cue_levels_and_dotted_milestones():
+    """OCR lost the cue ("Nivel de cur"rlimianto") and a letter of a level ("Timitado",
+    "Sustanrial", "Marginalmaonte"): the moments opening their lines still give the assessments, the
+    end of term the status; milestones numbered "2.1 …" with no stop after the number."""
+    lines = text_lines(
+        "Compromiso 2. Consejos ciudadanos de salud\n\nHitos:\n2.1 Decreto de creación de los consejos\nciudadanos de salud\n"
+        "2.2 Instalación de consejos en los ocho\nhospitales regionales\n"
+        "Nivel de cur\"rlimianto\nMedio término: Timitado\nFin de término: Sustanrial\n"
+        "¿Se avanzó en la apertura del gobierno?\nMarginalmaonte\n\nEl decreto se aprobó en 2023.\n")
+    (c,) = extract_commitments(lines, "r").commitments
+    assert [(a.level, a.when) for a in c.assessments if a.evidence.rule == "assessment.printed"] == [
+        ("limitado", "mid_term"), ("sustancial", "end_of_term")]
+    assert (c.status, c.open_gov) == ("sustancial", "marginal")
+    assert [(m.number, m.text) for m in c.milestones] == [("2.1", "Decreto de creación de los consejos ciudadanos de salud"),
+                                                         ("2.2", "Instalación de consejos en los ocho hospitales regionales")]
+
+
+def test_a_value_wrapped_under_its_own_start_is_one_name():
+    """"Sociedad civil: Asociación de Recicladores y Colectivo" / "Añil Verde" set under where the
+    value starts (a hanging indent), not under the label: one name, not "Colectivo" and a stray line."""
+    page = Page(3)
+    page.add("Compromiso 3 - Gestión abierta de residuos", 74, 540, width=300)
+    page.add("Sociedad civil: Asociación de Recicladores y Colectivo", 89, 616, width=438)
+    page.add("Añil Verde", 216, 631, width=53)  # under "Asociación", where the value starts
+    page.add("Periodo de implementación: julio 2022 - junio 2024", 75, 646, width=300)
+    (c,) = extract_commitments(page.lines, "r").commitments
+    assert [a.name for a in c.actors] == ["Asociación de Recicladores", "Colectivo Añil Verde"]

@@ -222,3 +222,25 @@ def test_a_drawn_text_layer_rich_in_names_is_read_not_reocrd(tmp_path):
     doc.output(str(tmp_path / "names.pdf"))
     (plan,) = pdf_ingest.plan_pages(tmp_path / "names.pdf")
     assert plan.text_quality < 0.93 and plan.method == "text-layer"
+
+
+def _ocr_line(y: float, spans: list[tuple[float, float]]) -> list:
+    from pipeline.models import BBox, Word
+
+    return [Word(text=f"w{k}", bbox=BBox(x0=a, top=y, x1=b, bottom=y + 10), conf=90.0) for k, (a, b) in enumerate(spans)]
+
+
+def test_a_justified_lines_wide_spaces_are_no_gutter_but_a_channel_is():
+    """Two columns, 40-300 and 320-560: a line Tesseract read across the gutter is split there;
+    a justified line of the left column, whose spaces are as wide as a gutter (16 pt, 1.6 line
+    heights), is not split: the lines above and below have words in those spaces."""
+    from pipeline.ingest.pdf import _inked, _split_at_gutters
+
+    prose = [_ocr_line(20 + 12 * k, [(40, 120), (124, 210), (214, 300)]) for k in range(8)]
+    right = [_ocr_line(20 + 12 * k, [(320, 440), (444, 560)]) for k in range(8)]
+    justified = _ocr_line(200, [(40, 100), (116, 180), (196, 300)])
+    across = _ocr_line(212, [(40, 150), (154, 300), (320, 560)])
+    rows = prose + right + [justified, across]
+    inked = _inked(rows)
+    assert len(_split_at_gutters(justified, inked, len(rows))) == 1
+    assert [len(p) for p in _split_at_gutters(across, inked, len(rows))] == [2, 1]

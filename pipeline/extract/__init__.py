@@ -135,15 +135,16 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
 
 def _cell_order(lines: list[Line], tables: list[tuple[int, Table]]
                 ) -> tuple[list[Line], dict[tuple[int, int], float]]:
-    """The body lines with each table's lines read cell by cell (`tables.cell_order`: ingest does
-    so for ruled tables, this for the tables found from aligned words too), and (page, line) → the
-    right edge of the line's cell (where a line in it wraps)."""
+    """The body lines with each ruled table's lines read cell by cell (`tables.cell_order`, as
+    ingest reads them; a Document read before it did keeps its order otherwise), and (page, line) →
+    the right edge of the line's cell (where a line in it wraps). A table found from aligned words
+    alone keeps the page's order: two columns of prose can align into one."""
     right: dict[tuple[int, int], float] = {}
     for page, table in tables:
         for c in table.cells():
             for n in c.lines:
                 right.setdefault((page, n), c.bbox.x1)
-    return table_reading.cell_order(lines, tables), right
+    return table_reading.cell_order(lines, [(page, t) for page, t in tables if t.method == "ruling-lines"]), right
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

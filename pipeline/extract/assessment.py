@@ -52,6 +52,7 @@ class AssessmentReader(PatternReader):
         for sec in ex.sections:
             span = doc[sec.start:sec.end]
             found = non_overlapping((self.vocab.strings[m], s + sec.start, e + sec.start) for m, s, e in self.matcher(span))
+            used: set[int] = set()  # levels read after a cue
             for k, (label, s, e) in enumerate(found):
                 # (a cue over the scale itself is a grid's header with its marks lost: "Cumplimiento No iniciado …")
                 if label == "CUE" and not _legend(found, k, doc):
@@ -66,7 +67,17 @@ class AssessmentReader(PatternReader):
                             sec.assessments_found.append(AssessmentFound(label2.split(":", 1)[1], when or ex.assessment_when,
                                                                          s, e2, ex.tok_line[s2]))
                             spans.append(Span(doc, s, e2, label=label2))
+                            used.add(s2)
                             limit = e2 + WINDOW
+                elif label.startswith("WHEN:") and doc[s]._.ogp_bol and k + 1 < len(found):
+                    # "Medio término: Limitado" opening its line: an assessment without its cue (OCR lost it)
+                    label2, s2, e2 = found[k + 1]
+                    if label2.startswith("LEVEL:") and s2 not in used and 0 < s2 - e <= 2 \
+                            and all(t.is_punct for t in doc[e:s2]) and ex.tok_line[s2] == ex.tok_line[s]:
+                        sec.assessments_found.append(AssessmentFound(label2.split(":", 1)[1], label.split(":", 1)[1],
+                                                                     s, e2, ex.tok_line[s2]))
+                        spans.append(Span(doc, s, e2, label=label2))
+                        used.add(s2)
                 elif label == "OPEN_CUE" and sec.open_gov is None:
                     answer = next((lab for lab, s2, _ in found[k + 1:] if s2 < e + WINDOW and lab.startswith("OPEN:")), None)
                     if answer:

@@ -31,7 +31,7 @@ from spacy.tokens import Doc, Span
 from pipeline.extract.gazetteer import data_path, load_heads
 from pipeline.extract.grid import legend
 from pipeline.extract.state import ActorFound, Mention, matches_from, state
-from pipeline.extract.text import MARKER, LineMap, fold
+from pipeline.extract.text import LABEL_LINE, MARKER, LineMap, fold
 from pipeline.models import Line
 
 SPAN_KEY = "ogp_fields"
@@ -47,8 +47,6 @@ _NONE = re.compile(r"^\W*(?:ningun[oa]s?|no\s+(?:se\s+)?(?:especifica(?:n|do|da)
 """A field's value that names nobody ("Ninguna", "No se especifica", "N/A")."""
 _CONNECTOR_END = re.compile(r"\b(?:de|del|la|las|los|y|e|para|en|el)$", re.I)
 _NUMBERED_ITEM = re.compile(r"^\W*[A-Za-zÁÉÍÓÚÑáéíóúñ]+\s+\d{1,2}(?:\.\d{1,2})?\s*[:.)]")  # "Hito 1:", "Meta 2."
-_LABEL_LINE = re.compile(r"^\W*[A-ZÁÉÍÓÚÑ][^\s:]*(?:\s+[^\s:]+){0,5}\s*[:?]\s+\S")
-"""A line that opens with a label of its own ("Completitud: Completo", "¿Quién? …"): no value runs on into it."""
 _LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e)\s+")
 _ACRONYM = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ0-9&\-]{1,11}$")
 MAX_LINEAR_LINES = 8
@@ -338,7 +336,7 @@ def _value_after(ex, doc: Doc, h: FieldHit, heads: frozenset[tuple[str, ...]] = 
     while k < len(lm.kept) and len(out) < MAX_LINEAR_LINES:
         i = lm.kept[k]
         text = lm.lines[i].text.strip()
-        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) or _LABEL_LINE.match(text) \
+        if i in stops or (i in lm.gap_before and out) or _NUMBERED_ITEM.match(text) or LABEL_LINE.match(text) \
                 or (lm.lines[i].page != lm.lines[last].page and lm.lines[i].bbox is not None):
             break
         if out and _wrapped(lm, tail, i) and not _opens_name(text, heads):  # the line before wrapped onto this one
@@ -374,13 +372,27 @@ def _wrapped(lm: LineMap, prev: int, nxt: int) -> bool:
     narrower than the column's prose)?"""
     a, b = lm.lines[prev], lm.lines[nxt]
     words = b.text.split()
-    if a.bbox is None or b.bbox is None or not words or a.page != b.page or abs(a.bbox.x0 - b.bbox.x0) > 2:
+    if a.bbox is None or b.bbox is None or not words or a.page != b.page:
         return False
+    if abs(a.bbox.x0 - b.bbox.x0) > 2 and not _under_a_word(a, b.bbox.x0):
+        return False  # neither under the line's start nor a hanging indent under one of its words ("Sociedad civil: X y" / "Y")
     right = lm.cell_right.get(prev) or max(lm.lines[i].bbox.x1 for i in lm.by_page[a.page]
                                            if lm.lines[i].bbox is not None and lm.lines[i].column == a.column
                                            and abs(lm.lines[i].bbox.x0 - a.bbox.x0) <= 2)
     char = (a.bbox.x1 - a.bbox.x0) / max(len(a.text), 1)
     return right - a.bbox.x1 < (len(words[0]) + 1) * char
+
+
+def _under_a_word(line: Line, x: float) -> bool:
+    """Does `x` fall where one of `line`'s words (after its first) starts? Its words' boxes are
+    gone by now, so the place is estimated from the line's mean character width (to two
+    characters)."""
+    text = line.text
+    char = (line.bbox.x1 - line.bbox.x0) / max(len(text), 1)
+    at = (x - line.bbox.x0) / char
+    if not 1 < at < len(text) - 1:
+        return False
+    return any(text[k - 1] == " " and text[k] != " " for k in range(max(1, round(at) - 2), min(len(text), round(at) + 3)))
 
 
 def _items(block: list[tuple[int, str]], heads: frozenset[tuple[str, ...]] = frozenset(),

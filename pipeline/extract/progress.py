@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 
 from pipeline.extract.components import PatternReader, non_overlapping
 from pipeline.extract.state import Section, state
-from pipeline.extract.text import LIST_ITEM, MARKER, fold
+from pipeline.extract.text import LABEL_LINE, LIST_ITEM, MARKER, RUNS_ON, fold
 from pipeline.models import Line
 
 MILESTONE_KEY = "ogp_milestones"
@@ -173,8 +173,9 @@ def _list_items(doc: Doc, ex, lists: list[tuple[int, int]], end: int, field_star
                 if doc[marker_end].idx + len(doc[marker_end]) - doc[first].idx <= len(m.group(0).rstrip()):
                     marker_end += 1
                 item = [first, marker_end, ln.bbox.x0 if ln.bbox else None, m.group(1), i]
-            elif item is None or i in ex.lm.gap_before or (
-                    ln.bbox is not None and item[2] is not None and ln.bbox.x0 < item[2] - 2):
+            elif item is None or i in ex.lm.gap_before or (LABEL_LINE.match(ln.text) and not indented) or (
+                    ln.bbox is not None and item[2] is not None and ln.bbox.x0 < item[2] - 2) or (
+                    ln.bbox is None and not _goes_on(ex.lm.lines[ex.lm.kept[k - 1]].text, ln.text)):
                 break
             last_tok = ex.line_end_tok[i]
             k += 1
@@ -200,6 +201,13 @@ def _labelled_dates(text: str) -> tuple[Optional[str], Optional[str]]:
         else:
             end = end or m.group(1)
     return start, end
+
+
+def _goes_on(before: str, text: str) -> bool:
+    """Without boxes, does line `text` go on with the item the line `before` ended? It opens in
+    lower case, with a number or a parenthesis, or the line before runs on ("… de los")."""
+    text = MARKER.sub("", text).strip()
+    return bool(text) and (text[0].islower() or text[0] in "(0123456789%" or bool(RUNS_ON.search(before.strip())))
 
 
 LIST_HEADING_WORDS = 6

@@ -95,11 +95,16 @@ class LineMap:
         return dict(out)
 
 
-_RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
+RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
 
 
-LIST_ITEM = re.compile(r"^\s*(?:[•·▪◦■□●○►▸➢✓✔*\-–—]|(\d{1,2}(?:\.\d{1,2})?)\s*[.)\-–]|[a-z]\s*\))\s*(?=\S)")
-"""What opens an item of a list: a bullet, "1)", "2.", "1.1.", "a)" (group 1: the number)."""
+LABEL_LINE = re.compile(r"^\W*[A-ZÁÉÍÓÚÑ][^\s:]*(?:\s+[^\s:]+){0,5}\s*[:?]\s+\S")
+"""A line that opens with a label of its own ("Completitud: Completo", "¿Quién? …"): no value or
+list item runs on into it."""
+LIST_ITEM = re.compile(r"^\s*(?:[•·▪◦■□●○►▸➢✓✔*\-–—]|(\d{1,2}(?:\.\d{1,2})?)(?:\s*[.)\-–]|(?<=\.\d)(?=\s)|(?<=\.\d\d)(?=\s))"
+                       r"|[a-z]\s*\))\s*(?=\S)")
+"""What opens an item of a list: a bullet, "1)", "2.", "1.1.", "2.1 " (a dotted number needs no
+stop after it), "a)" (group 1: the number)."""
 
 
 def _stamp_words(lines: list[Line], in_cells: set[int] = frozenset()) -> set[str]:
@@ -118,7 +123,7 @@ def _stamp_words(lines: list[Line], in_cells: set[int] = frozenset()) -> set[str
     k = 0  # the next non-blank line after line i is following[k]
     for i, ln in enumerate(lines):
         tokens = ln.text.split()
-        runs_on, before = bool(_RUNS_ON.search(before)), ln.text or before
+        runs_on, before = bool(RUNS_ON.search(before)), ln.text or before
         nxt = following[k] if tokens else ""
         k += bool(tokens)
         if i in in_cells or ln.bold or (nxt and LIST_ITEM.match(MARKER.sub("", nxt))):
@@ -126,7 +131,7 @@ def _stamp_words(lines: list[Line], in_cells: set[int] = frozenset()) -> set[str
         words = [fold(t.strip(_EDGE_PUNCT)) for t in tokens if len(t.strip(_EDGE_PUNCT)) >= 4]
         words = [w for w in words if w.isalpha()]
         if len(tokens) <= 3 and len(words) == 1 and not ln.text.rstrip().endswith((":", "?")) \
-                and not ln.text.strip(_EDGE_PUNCT)[:1].islower() and not runs_on and not _RUNS_ON.search(ln.text):
+                and not ln.text.strip(_EDGE_PUNCT)[:1].islower() and not runs_on and not RUNS_ON.search(ln.text):
             solo_pages[words[0]].add(ln.page)
         elif len(tokens) > 3:
             in_text.update(words)
@@ -192,8 +197,8 @@ def build_text(lines: list[Line], cell_right: dict[tuple[int, int], float] | Non
         if _URL_LINE.match(text):
             lm.link_only.add(i)
             continue
-        if is_noise(text, stamps):
-            lm.noise.add(i)
+        if is_noise(text, stamps) and not (lm.kept and parts[-1].rstrip().endswith("?")):
+            lm.noise.add(i)  # (a short line right after a question is its answer, however misread)
             continue
         if blank_pending:
             lm.gap_before.add(i)

@@ -18,8 +18,10 @@ import statistics
 import subprocess
 import tempfile
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pdfplumber
@@ -667,17 +669,36 @@ def _rows_near(rows: list[list[Word]], above: float):
     return rows[start:]
 
 
-def _split_at_gutters(words: list[Word]) -> list[list[Word]]:
+GUTTER_SHARE = 0.1
+"""A wide gap is a column gutter where at most this share of the page's lines have a word."""
+
+
+def _split_at_gutters(words: list[Word], inked: Optional[Counter] = None, lines: int = 0) -> list[list[Word]]:
     """A line Tesseract read across a column gutter (it sometimes joins the two columns' lines)
-    split where the gap between two words is a gutter's, as for text layers."""
+    split where the gap between two words is a gutter's, as for text layers: wide, and (`inked`:
+    how many of the page's `lines` have a word over each point of x) a channel the page's other
+    lines leave empty too; a justified line's wide spaces are not one (their x holds the words of
+    the lines above and below)."""
     words = sorted(words, key=lambda w: w.bbox.x0)
     h = statistics.median(w.bbox.bottom - w.bbox.top for w in words)
     parts = [[words[0]]]
     for prev, w in zip(words, words[1:]):
-        if w.bbox.x0 - prev.bbox.x1 >= GUTTER_GAP * h:
+        wide = w.bbox.x0 - prev.bbox.x1 >= GUTTER_GAP * h
+        if wide and inked is not None:
+            channel = range(math.ceil(prev.bbox.x1), math.floor(w.bbox.x0))
+            wide = not channel or min(inked[x] for x in channel) <= max(2, GUTTER_SHARE * lines)
+        if wide:
             parts.append([])
         parts[-1].append(w)
     return parts
+
+
+def _inked(rows: list[list[Word]]) -> Counter:
+    """x (whole points) → how many of `rows` have a word over it."""
+    out: Counter = Counter()
+    for words in rows:
+        out.update({x for w in words for x in range(math.floor(w.bbox.x0), math.ceil(w.bbox.x1))})
+    return out
 
 
 def page_image(path: Path, number: int, dpi: int = DEFAULT_DPI):
@@ -907,7 +928,8 @@ def _tesseract_rows(
         rows.setdefault((cells[2], cells[3], cells[4]), []).append(
             Word(text=cells[11], bbox=BBox(x0=x, top=y, x1=x + w * kx, bottom=y + h * ky), conf=float(cells[10]))
         )
-    return _drop_overlapped([part for words in rows.values() for part in _split_at_gutters(words)])
+    inked = _inked(list(rows.values()))
+    return _drop_overlapped([part for words in rows.values() for part in _split_at_gutters(words, inked, len(rows))])
 
 
 def _drop_overlapped(rows: list[list[Word]]) -> list[list[Word]]:
