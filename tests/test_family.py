@@ -692,3 +692,27 @@ def test_a_value_wrapped_under_its_own_start_is_one_name():
     page.add("Periodo de implementación: julio 2022 - junio 2024", 75, 646, width=300)
     (c,) = extract_commitments(page.lines, "r").commitments
     assert [a.name for a in c.actors] == ["Asociación de Recicladores", "Colectivo Añil Verde"]
+
+
+def test_a_form_under_its_title_and_a_caption_row():
+    """Unnumbered commitments, each a form under its title (13 pt bold) and the form's caption
+    row ("Ficha de compromiso – Eje 1", 9 pt bold like the labels): the title, not the caption."""
+    lines = []
+    for n, title in enumerate(["Datos abiertos del agua potable", "Becas de educación superior"], 1):
+        page = Page(n)
+        page.add("EJE 1. TRANSPARENCIA Y DATOS ABIERTOS", 59, 67, size=13)
+        page.add(title, 59, 98, size=13)
+        page.add("Ficha de compromiso – Eje 1. Transparencia", 60, 144, size=9)
+        page.add("Institución o actor responsable de la implementación", 60, 164, size=9, width=140)
+        page.add(f"Ministerio de Salud {n}", 210, 164, size=9, width=120)
+        for ln in page.lines:
+            ln.bold = True
+        page.lines[-1].bold = False
+        page.lines[0].font_size = page.lines[1].font_size = 13.0
+        for ln in page.lines[2:]:
+            ln.font_size = 9.0
+        lines += page.lines
+    report = extract_commitments(lines, "r")
+    assert [(c.number, c.title, [a.name for a in c.actors]) for c in report.commitments] == [
+        ("1", "Datos abiertos del agua potable", ["Ministerio de Salud 1"]),
+        ("2", "Becas de educación superior", ["Ministerio de Salud 2"])]

@@ -118,10 +118,25 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
     """Indices of the title lines right above line `anchor`: heading-like lines (no sentence end,
     no bullet, not in `stops`) of one type size, close together, not above `floor`. Where the
     page gives type sizes, the title is set larger than the anchor field, or in bold when the
-    field is not."""
+    field is not. A caption of the field's own size between them (a form's header row, "Ficha de
+    compromiso – Eje 1") is passed over for the title set apart above it."""
+    out = _title_run(lines, anchor, anchor - 1, floor, stops)
+    if not out and lines[anchor].bbox is not None:
+        caption = _title_run(lines, anchor, anchor - 1, floor, stops, set_apart=False)
+        if 0 < len(caption) <= MAX_CAPTION_LINES:
+            out = _title_run(lines, anchor, caption[0] - 1, floor, stops)
+    return out
+
+
+MAX_CAPTION_LINES = 2
+
+
+def _title_run(lines: Sequence[Line], anchor: int, i: int, floor: int, stops: set[int],
+               set_apart: bool = True) -> list[int]:
+    """The heading-like lines ending at line `i` (see `title_above`); `set_apart`: [] unless set
+    larger or bolder than the field."""
     out: list[int] = []
     tags = 0
-    i = anchor - 1
     while i >= floor and len(out) < MAX_TITLE_LINES:
         ln = lines[i]
         text = ln.text.strip()
@@ -145,7 +160,7 @@ def title_above(lines: Sequence[Line], anchor: int, floor: int, stops: set[int])
             break
         out.insert(0, i)
         i -= 1
-    if out:
+    if out and set_apart:
         top, field = size(lines[out[0]]), size(lines[anchor])
         bold_title = bool(getattr(lines[out[0]], "bold", None)) and not getattr(lines[anchor], "bold", None)
         if top is not None and field is not None and lines[anchor].bbox is not None \
