@@ -716,3 +716,37 @@ def test_a_form_under_its_title_and_a_caption_row():
     assert [(c.number, c.title, [a.name for a in c.actors]) for c in report.commitments] == [
         ("1", "Datos abiertos del agua potable", ["Ministerio de Salud 1"]),
         ("2", "Becas de educación superior", ["Ministerio de Salud 2"])]
+
+
+def test_a_label_cells_own_rest_is_no_value_and_a_cell_ends_a_title():
+    """A vertical form: the label cell "Otros actores involucrados:" / "sociedad civil, academia y"
+    / "sector privado" beside its value cell; the label's rest is in its own cell, not its value."""
+    lines, tables = [], []
+    for n in (1, 2):
+        lines.append(Line(text=f"Datos abiertos del sector {n}", page=n, line=1, column=0, font_size=13.0, bold=True,
+                          bbox=BBox(x0=60, top=90, x1=300, bottom=103)))
+        rows_text = [(["Institución o actor responsable", "de la implementación"], [f"Ministerio de Salud {n}"]),
+                     (["Otros actores involucrados:", "sociedad civil, academia y", "sector privado"],
+                      [f"Observatorio Ciudadano {n}", f"Universidad Técnica {n}"])]
+        table_rows, top = [], 120
+        for r, (label, value) in enumerate(rows_text):
+            cells = []
+            for c, (x0, x1, texts) in enumerate([(60, 200, label), (205, 540, value)]):
+                numbers = []
+                for k, t in enumerate(texts):
+                    lines.append(Line(text=t, page=n, line=len([ln for ln in lines if ln.page == n]) + 1, column=0,
+                                      font_size=9.0, bold=c == 0,
+                                      bbox=BBox(x0=x0 + 3, top=top + 3 + 11 * k, x1=min(x1 - 3, x0 + 3 + 4.2 * len(t)),
+                                                bottom=top + 12 + 11 * k)))
+                    numbers.append(lines[-1].line)
+                cells.append(Cell(row=r, column=c, bbox=BBox(x0=x0, top=top, x1=x1, bottom=top + 40), text="\n".join(texts),
+                                  lines=numbers))
+            table_rows.append(TableRow(bbox=BBox(x0=60, top=top, x1=540, bottom=top + 40), cells=cells))
+            top += 40
+        tables.append((n, Table(bbox=BBox(x0=60, top=120, x1=540, bottom=top), method="ruling-lines", columns=2,
+                                rows=table_rows)))
+    report = extract_commitments(lines, "r", tables=tables)
+    assert [(c.title, [(a.name, a.role) for a in c.actors]) for c in report.commitments] == [
+        (f"Datos abiertos del sector {n}", [(f"Ministerio de Salud {n}", "responsable"),
+                                            (f"Observatorio Ciudadano {n}", "apoyo"), (f"Universidad Técnica {n}", "apoyo")])
+        for n in (1, 2)]

@@ -85,8 +85,9 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     assessment levels are read as grids (`pipeline.extract.grid`) and their lines left out of the text."""
     del footnotes
     nlp = nlp or build_pipeline()
+    tables = list(tables)
     lines, grids, totals, milestone_tables, cell_right = _tables(list(lines), tables)
-    text, line_map = build_text(lines, cell_right)
+    text, line_map = build_text(lines, cell_right, _cell_starts(tables))
     doc = nlp.make_doc(text)
     doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals, milestone_tables=milestone_tables)
     doc = nlp(doc)
@@ -140,11 +141,18 @@ def _cell_order(lines: list[Line], tables: list[tuple[int, Table]]
     the right edge of the line's cell (where a line in it wraps). A table found from aligned words
     alone keeps the page's order: two columns of prose can align into one."""
     right: dict[tuple[int, int], float] = {}
+    ruled = [(page, t) for page, t in tables if t.method == "ruling-lines"]
     for page, table in tables:
         for c in table.cells():
             for n in c.lines:
                 right.setdefault((page, n), c.bbox.x1)
-    return table_reading.cell_order(lines, [(page, t) for page, t in tables if t.method == "ruling-lines"]), right
+    return table_reading.cell_order(lines, ruled), right
+
+
+def _cell_starts(tables: list[tuple[int, Table]]) -> set[tuple[int, int]]:
+    """The first line of each cell of the ruled tables: where the text breaks as at a blank line
+    (a title or a value ends with its cell)."""
+    return {(page, min(c.lines)) for page, t in tables if t.method == "ruling-lines" for c in t.cells() if c.lines}
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

@@ -295,6 +295,9 @@ def _value_below(lm: LineMap, h: FieldHit, label_lines: set[int]) -> bool:
     ln = lm.lines[i]
     if i in label_lines or ln.bbox is None or ln.page != last.page or ln.column != last.column:
         return False
+    if h.lines[-1] in lm.cell_right and lm.cell_right.get(i) == lm.cell_right[h.lines[-1]] \
+            and ln.text.strip()[:1].islower():
+        return False  # the rest of the label's own table cell ("… involucrados:" / "sociedad civil, academia y")
     height = max(last.bbox.bottom - last.bbox.top, 1.0)
     return abs(ln.bbox.x0 - lm.lines[h.lines[0]].bbox.x0) <= 2 and 0 <= ln.bbox.top - last.bbox.bottom <= 0.8 * height
 

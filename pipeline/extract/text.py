@@ -178,14 +178,16 @@ def _vertical_gaps(lines: list[Line]) -> set[int]:
     return gaps
 
 
-def build_text(lines: list[Line], cell_right: dict[tuple[int, int], float] | None = None) -> tuple[str, LineMap]:
+def build_text(lines: list[Line], cell_right: dict[tuple[int, int], float] | None = None,
+               cell_starts: set[tuple[int, int]] = frozenset()) -> tuple[str, LineMap]:
     """The Doc text and its map back to the lines; `cell_right`: (page, line) → the right edge of
-    the table cell that line is in."""
+    the table cell that line is in; `cell_starts`: the (page, line) that open a table cell, a
+    break in the text as a gap is."""
     lm = LineMap(lines=list(lines))
     lm.cell_right = {i: cell_right[(ln.page, ln.line)] for i, ln in enumerate(lm.lines)
                      if (ln.page, ln.line) in (cell_right or {})}
     stamps = _stamp_words(lm.lines, set(lm.cell_right))
-    lm.gap_before = _vertical_gaps(lm.lines)
+    lm.gap_before = _vertical_gaps(lm.lines) | {i for i, ln in enumerate(lm.lines) if (ln.page, ln.line) in cell_starts}
     parts: list[str] = []
     offset = 0
     blank_pending = False
