@@ -265,3 +265,22 @@ def test_levels_printed_in_a_tables_cells_under_their_moments():
     summary = table([[(0, "N°"), (1, "Compromiso"), (2, "Nivel de cumplimiento")], [(0, "1"), (1, "Datos"), (2, "Completo")]])
     scale = table([[(0, "No iniciado"), (1, "Limitado"), (2, "Sustancial"), (3, "Completo")]])
     assert read_ticks(summary, page=2) == [] and read_ticks(scale, page=2) == []
+
+
+def test_a_milestone_table_split_by_a_page_break_goes_on():
+    """The template's milestone table runs to the foot of page 4; page 5 opens with a table in
+    its columns, the form's caption repeated across it, no header: its rows are milestones too.
+    A table of other columns on the next page, or one two pages on, is not."""
+    from pipeline.extract.grid import read_milestones
+
+    first = table([[(0, "Actividad y producto entregable"), (1, "Fecha de inicio"), (2, "Fecha de término")],
+                   [(0, "Estándar aprobado"), (1, "Enero 2025"), (2, "Junio 2025")]])
+    after = table([[(0, "Ficha de compromiso – Eje 1", 3)],
+                   [(0, "Visor en funcionamiento"), (1, "Enero 2026"), (2, "Septiembre 2026")]])
+    other = table([[(0, "Nombre", 2), (2, "Cargo")], [(0, "Mariela Fonseca", 2), (2, "Jefa")]])
+    before = read_milestones(first, 4)
+    assert before.open and [r.text for r in before.rows] == ["Estándar aprobado"]
+    went_on = read_milestones(after, 5, before)
+    assert [(r.text, r.start, r.end, r.page) for r in went_on.rows] == [("Visor en funcionamiento", "Enero 2026",
+                                                                         "Septiembre 2026", 5)]
+    assert read_milestones(other, 5, before) is None and read_milestones(after, 6, before) is None

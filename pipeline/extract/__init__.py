@@ -106,7 +106,7 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
     table read cell by cell (`_cell_order`), and the right edge of the cell of each of them."""
     grids, totals, milestone_tables, table_lines, others = [], [], [], set(), []
     for page, table in tables:
-        if (listed := grid.read_milestones(table, page)) is not None:
+        if (listed := grid.read_milestones(table, page, milestone_tables[-1] if milestone_tables else None)) is not None:
             milestone_tables.append(listed)
         ticks = grid.read_ticks(table, page)
         counted = None if ticks else grid.read_totals(table, page)

@@ -239,6 +239,11 @@ class MilestoneTable:
     page: int
     rows: list[TableMilestone]
     first_line: int  # the page line (`Line.line`) the table starts on
+    columns: dict[str, int] = field(default_factory=dict)  # kind → its column
+    known: set[int] = field(default_factory=set)  # the columns whose heading names a kind
+    edges: dict[int, tuple[float, float]] = field(default_factory=dict)  # those columns' x0, x1
+    open: bool = False  # its milestones run to the table's last row: it may go on on the next page
+    span: int = 1  # the columns its milestone cells span
 
 
 @lru_cache(maxsize=1)
@@ -287,10 +292,12 @@ def _date_column(table: Table, header: int, milestone: int, known: set[int]) -> 
     return None
 
 
-def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
+def read_milestones(table: Table, page: int, before: Optional[MilestoneTable] = None) -> Optional[MilestoneTable]:
     """The milestones a table lists: under a header row naming a milestone column and a date
     column, each later row's milestone cell, the dates in the date columns beside it, its number
-    and its percentage where the table has their columns."""
+    and its percentage where the table has their columns. `before`: the milestone table read last;
+    a table with no such header that opens the next page in `before`'s columns goes on with it (a
+    template's milestone table split by a page break, its caption row repeated over it)."""
     for k, row in enumerate(table.rows):
         kinds = {c.column: _column_kind(c.text) for c in row.cells if c.text.strip()}
         if "milestone" not in kinds.values():
@@ -304,24 +311,59 @@ def read_milestones(table: Table, page: int) -> Optional[MilestoneTable]:
         columns = {kind: col for col, kind in kinds.items() if kind and kind != "other"}
         known = {col for col, kind in kinds.items() if kind}
         span = next(c.column_span for c in row.cells if c.column == columns["milestone"])
-        out = []
-        for below in table.rows[k + 1:]:
-            cells = {c.column: c for c in below.cells}
-            ms = cells.get(columns["milestone"])
-            if ms is None or not ms.text.strip() or _column_kind(ms.text) == "milestone":
-                continue  # an empty row, or the header again
-            if ms.column_span != span or any(c.text.strip() and c.column not in known for c in below.cells):
-                break  # the table goes on with other rows (contact fields, a heading across it)
-            text = {kind: " ".join(cells[columns[kind]].text.split()) if kind in columns and columns[kind] in cells
-                    else "" for kind in ("start", "end", "progress", "number")}
-            pct = _PCT_CELL.match(text["progress"])
-            out.append(TableMilestone(text=" ".join(ms.text.split()), page=page, lines=list(ms.lines),
-                                      start=text["start"] or None, end=text["end"] or None,
-                                      progress_pct=float(pct.group(1).replace(",", ".")) if pct else None,
-                                      number=n.group(0) if (n := _NUMBER_CELL.match(text["number"])) else None))
-        if out:
-            return MilestoneTable(page=page, rows=out, first_line=min(n for c in table.cells() for n in c.lines))
+        edges = {c.column: (c.bbox.x0, c.bbox.x1) for c in row.cells if c.column in known}
+        found = _milestone_rows(table, page, table.rows[k + 1:], columns, known, span, edges, leading=False)
+        if found is not None:
+            return found
+    if before is not None and page == before.page + 1 and before.open:
+        columns = _same_columns(table, before.edges)
+        if columns is not None:
+            remap = {kind: columns[col] for kind, col in before.columns.items() if col in columns}
+            if "milestone" in remap:
+                known = {columns[col] for col in before.known if col in columns}
+                edges = {columns[col]: e for col, e in before.edges.items() if col in columns}
+                return _milestone_rows(table, page, table.rows, remap, known, before.span, edges, leading=True)
     return None
+
+
+def _same_columns(table: Table, edges: dict[int, tuple[float, float]]) -> Optional[dict[int, int]]:
+    """`edges`' columns (column → its x0, x1) as this table's columns, when every one of them has
+    cells here at the same place (within 3 pt); else None."""
+    out = {}
+    for col, (x0, x1) in edges.items():
+        match = next((c.column for c in table.cells() if abs(c.bbox.x0 - x0) <= 3 and abs(c.bbox.x1 - x1) <= 3), None)
+        if match is None:
+            return None
+        out[col] = match
+    return out
+
+
+def _milestone_rows(table: Table, page: int, rows, columns: dict[str, int], known: set[int], span: int,
+                    edges: dict[int, tuple[float, float]], leading: bool) -> Optional[MilestoneTable]:
+    """The milestone rows among `rows` (see `read_milestones`); `leading`: rows across the table
+    before the first milestone (a caption repeated over a continued table) are passed over."""
+    out, open_end = [], True
+    for below in rows:
+        cells = {c.column: c for c in below.cells}
+        ms = cells.get(columns["milestone"])
+        if ms is None or not ms.text.strip() or _column_kind(ms.text) == "milestone":
+            continue  # an empty row, or the header again
+        if ms.column_span != span or any(c.text.strip() and c.column not in known for c in below.cells):
+            if leading and not out:
+                continue
+            open_end = False
+            break  # the table goes on with other rows (contact fields, a heading across it)
+        text = {kind: " ".join(cells[columns[kind]].text.split()) if kind in columns and columns[kind] in cells
+                else "" for kind in ("start", "end", "progress", "number")}
+        pct = _PCT_CELL.match(text["progress"])
+        out.append(TableMilestone(text=" ".join(ms.text.split()), page=page, lines=list(ms.lines),
+                                  start=text["start"] or None, end=text["end"] or None,
+                                  progress_pct=float(pct.group(1).replace(",", ".")) if pct else None,
+                                  number=n.group(0) if (n := _NUMBER_CELL.match(text["number"])) else None))
+    if not out:
+        return None
+    return MilestoneTable(page=page, rows=out, first_line=min(n for c in table.cells() for n in c.lines),
+                          columns=columns, known=known, edges=edges, open=open_end, span=span)
 
 
 def _above(cells: list[Cell], cell: Cell) -> list[Cell]:
