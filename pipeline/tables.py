@@ -78,13 +78,16 @@ def find_tables(lines: list[Line], edges: list[Edge], width: float, height: floa
 
 
 def cell_order(lines: list[Line], tables: list[tuple[int, Table]]) -> list[Line]:
-    """`lines` with each table's lines read cell by cell (row by row, each row's cells left to
+    """`lines` with each ruled table's lines read cell by cell (row by row, each row's cells left to
     right, a cell's lines together) where the page's reading order ran across the cells by height:
     a label set over two lines of its cell ("Institución" / "responsable") is one label again, a
     value wrapped in its cell one value. A table's lines take the place of its first line; lines
-    keep their numbers. `tables`: (page, table)."""
+    keep their numbers. `tables`: (page, table); only ruled ones are read so (a table found from
+    aligned words alone keeps the page's order: two columns of prose can align into one)."""
     order: dict[tuple[int, int], tuple[int, int]] = {}  # (page, line) → (table, its place in cell order)
     for k, (page, table) in enumerate(tables):
+        if table.method != "ruling-lines":
+            continue
         cells = [c for row in table.rows for c in sorted(row.cells, key=lambda c: c.column)]
         for rank, n in enumerate(dict.fromkeys(n for c in cells for n in c.lines)):
             order.setdefault((page, n), (k, rank))

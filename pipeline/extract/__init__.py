@@ -86,8 +86,8 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
     del footnotes
     nlp = nlp or build_pipeline()
     tables = list(tables)
-    lines, grids, totals, milestone_tables, cell_right = _tables(list(lines), tables)
-    text, line_map = build_text(lines, cell_right, _cell_starts(tables))
+    lines, grids, totals, milestone_tables = _tables(list(lines), tables)
+    text, line_map = build_text(lines, *_cell_geometry(tables))
     doc = nlp.make_doc(text)
     doc.user_data[KEY] = Extraction(lm=line_map, grids=grids, totals=totals, milestone_tables=milestone_tables)
     doc = nlp(doc)
@@ -98,12 +98,12 @@ def extract_commitments(lines: list[Line], report: str, footnotes: Iterable[Foot
 
 
 def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
-            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals], list[grid.MilestoneTable],
-                       dict[tuple[int, int], float]]:
+            ) -> tuple[list[Line], list[grid.Grid], list[grid.Totals], list[grid.MilestoneTable]]:
     """Among `tables`, the grids (levels ticked), the totals tables (commitments counted per level)
     and the milestone tables; the body lines without the lines of the first two (table data, not
     prose), each grid placed after the last body line before it, and the lines of every other
-    table read cell by cell (`_cell_order`), and the right edge of the cell of each of them."""
+    ruled table read cell by cell (`tables.cell_order`, as ingest reads them: a Document read
+    before it did keeps its order otherwise)."""
     grids, totals, milestone_tables, table_lines, others = [], [], [], set(), []
     for page, table in tables:
         if (listed := grid.read_milestones(table, page, milestone_tables[-1] if milestone_tables else None)) is not None:
@@ -119,9 +119,9 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
         else:
             totals.append(counted)
         table_lines |= {(page, n) for n in cell_lines}
-    lines, cell_right = _cell_order(lines, others)
+    lines = table_reading.cell_order(lines, others)
     if not table_lines:
-        return lines, grids, totals, milestone_tables, cell_right
+        return lines, grids, totals, milestone_tables
     in_grid = {(g.page, n): g for g in grids for n in g.lines}
     kept: list[Line] = []
     for ln in lines:
@@ -131,28 +131,22 @@ def _tables(lines: list[Line], tables: Iterable[tuple[int, Table]]
         g = in_grid.get((ln.page, ln.line))
         if g is not None and g.after < 0 and kept:
             g.after = len(kept) - 1
-    return kept, grids, totals, milestone_tables, cell_right
+    return kept, grids, totals, milestone_tables
 
 
-def _cell_order(lines: list[Line], tables: list[tuple[int, Table]]
-                ) -> tuple[list[Line], dict[tuple[int, int], float]]:
-    """The body lines with each ruled table's lines read cell by cell (`tables.cell_order`, as
-    ingest reads them; a Document read before it did keeps its order otherwise), and (page, line) →
-    the right edge of the line's cell (where a line in it wraps). A table found from aligned words
-    alone keeps the page's order: two columns of prose can align into one."""
+def _cell_geometry(tables: list[tuple[int, Table]]) -> tuple[dict[tuple[int, int], float], set[tuple[int, int]]]:
+    """(page, line) → the right edge of the line's table cell (where a line in it wraps), and the
+    first line of each cell of the ruled tables: where the text breaks as at a blank line (a title
+    or a value ends with its cell)."""
     right: dict[tuple[int, int], float] = {}
-    ruled = [(page, t) for page, t in tables if t.method == "ruling-lines"]
+    starts: set[tuple[int, int]] = set()
     for page, table in tables:
         for c in table.cells():
             for n in c.lines:
                 right.setdefault((page, n), c.bbox.x1)
-    return table_reading.cell_order(lines, ruled), right
-
-
-def _cell_starts(tables: list[tuple[int, Table]]) -> set[tuple[int, int]]:
-    """The first line of each cell of the ruled tables: where the text breaks as at a blank line
-    (a title or a value ends with its cell)."""
-    return {(page, min(c.lines)) for page, t in tables if t.method == "ruling-lines" for c in t.cells() if c.lines}
+            if c.lines and table.method == "ruling-lines":
+                starts.add((page, min(c.lines)))
+    return right, starts
 
 
 TITLE_RULES = {"numbered": "title.numbered_heading", "template": "title.template_block", "list": "title.roman_list",

@@ -211,7 +211,9 @@ class FieldActors:
     def __call__(self, doc: Doc) -> Doc:
         ex = state(doc)
         values: list[Span] = []
-        beside = _values_beside(ex.lm, ex.fields)
+        label_lines = {i for h in ex.fields for i in h.lines}
+        below = {id(h) for h in ex.fields if _value_below(ex.lm, h, label_lines)}
+        beside = _values_beside(ex.lm, ex.fields, label_lines, below)
         beside_pages = {ex.lm.lines[h.lines[0]].page for h in ex.fields if id(h) in beside}
         for sec in ex.sections:
             hits = [h for h in ex.fields if sec.start <= h.start < sec.end]
@@ -220,8 +222,7 @@ class FieldActors:
                 if h.spec.field not in ACTOR_FIELDS:
                     continue
                 blocks = [[(i, ex.lm.lines[i].text) for i in b] for b in beside.get(id(h), [])]
-                if not blocks and (not _in_table(ex.lm.lines, h, beside_pages)
-                                   or _value_below(ex.lm, h, {i for o in ex.fields for i in o.lines})):
+                if not blocks and (not _in_table(ex.lm.lines, h, beside_pages) or id(h) in below):
                     blocks = [_value_after(ex, doc, h, self.heads)]
                 for block in blocks:
                     for item_lines, text in _items(block, self.heads, lambda a, b: _wrapped(ex.lm, a, b)):
@@ -251,14 +252,15 @@ def _span_of_lines(ex, doc: Doc, lines: list[int]) -> Optional[tuple[int, int]]:
     return (min(toks), max(ends)) if toks and ends else None
 
 
-def _values_beside(lm: LineMap, hits: list[FieldHit]) -> dict[int, list[list[int]]]:
-    """Field (by id) → its value blocks, for fields whose value sits to the right of the label."""
+def _values_beside(lm: LineMap, hits: list[FieldHit], label_lines: set[int], below: set[int]
+                   ) -> dict[int, list[list[int]]]:
+    """Field (by id) → its value blocks, for fields whose value sits to the right of the label
+    (not those in `below`, whose value is set under them; `label_lines`: every label's lines)."""
     lines = lm.lines
     out: dict[int, list[list[int]]] = {}
-    label_lines = {i for h in hits for i in h.lines}
     by_page: dict[int, list[FieldHit]] = {}
     for h in hits:
-        if all(lines[i].bbox is not None for i in h.lines) and not h.inline and not _value_below(lm, h, label_lines):
+        if all(lines[i].bbox is not None for i in h.lines) and not h.inline and id(h) not in below:
             by_page.setdefault(lines[h.lines[0]].page, []).append(h)
     for page, page_hits in by_page.items():
         boxes = {id(h): _union([lines[i] for i in h.lines]) for h in page_hits}

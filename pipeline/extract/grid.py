@@ -34,7 +34,7 @@ from spacy.tokens import Doc
 
 from pipeline.extract.gazetteer import DATA
 from pipeline.extract.state import Section, state
-from pipeline.extract.text import fold
+from pipeline.extract.text import MONTHS, fold
 from pipeline.models import Cell, Table
 
 LEGEND = DATA / "grid.tsv"
@@ -271,8 +271,7 @@ _NUMBER_CELL = re.compile(r"^\d{1,2}(?:\.\d{1,2})?(?=[.):]?$)")
 NEAR_LEVEL = 85
 """A table cell OCR misread by a letter ("Timitado", 87.5 to "limitado") is still its level."""
 _PCT_CELL = re.compile(r"^\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*%?\s*$")
-_MONTH = (r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
-          r"|ene|feb|mar|abr|may|jun|jul|ago|sep|sept|set|oct|nov|dic)")
+_MONTH = rf"(?:{MONTHS}|ene|feb|mar|abr|may|jun|jul|ago|sep|sept|set|oct|nov|dic)"
 DATE_CELL = re.compile(rf"^\W*(?:{_MONTH}\.?\s*(?:de\s+|[-/]\s*)?(?:19|20)\d\d|\d{{1,2}}\s*/\s*(?:\d{{1,2}}\s*/\s*)?(?:19|20)?\d\d"
                        rf"|(?:[1-4]\s*(?:er|do|ro|to|°|º)?\s*)?(?:trimestre|semestre)\s*(?:de\s+|del\s+)?(?:19|20)\d\d"
                        rf"|(?:19|20)\d\d)\W*$", re.I)

@@ -23,16 +23,17 @@ from spacy.tokens import Doc, Span
 
 from pipeline.extract.components import PatternReader, non_overlapping
 from pipeline.extract.state import Section, state
-from pipeline.extract.text import LABEL_LINE, LIST_ITEM, MARKER, RUNS_ON, fold
+from pipeline.extract.text import LABEL_LINE, LIST_ITEM, MARKER, MONTHS, RUNS_ON, fold
 from pipeline.models import Line
 
 MILESTONE_KEY = "ogp_milestones"
 PROGRESS_KEY = "ogp_progress"
 _NUMBER = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?")
 _PCT_TEXT = re.compile(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%\s*de\s+(?:cumplimiento|avance|ejecuci[oó]n|implementaci[oó]n|progreso)", re.I)
-_MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre")
-DATE = re.compile(rf"\b((?:{_MONTHS})\s+(?:de\s+)?(?:19|20)\d\d|(?<![\d/])(?:\d{{1,2}}/)?\d{{1,2}}/(?:19|20)\d\d)\b", re.I)
-_DATE_LABEL = re.compile(r"\b(inicio|desde|t[eé]rmino|fin|finalizaci[oó]n|plazo|hasta|fecha\s+(?:prevista|l[ií]mite)"
+DATE = re.compile(rf"\b((?:{MONTHS})\s+(?:de\s+)?(?:19|20)\d\d|(?<![\d/])(?:\d{{1,2}}/)?\d{{1,2}}/(?:19|20)\d\d)\b", re.I)
+_DATE_WORDS = r"inicio|desde|t[eé]rmino|fin|finalizaci[oó]n|plazo|hasta"
+"""The words that label a milestone's date ("Inicio: 01/2025", "Plazo: junio 2024")."""
+_DATE_LABEL = re.compile(rf"\b({_DATE_WORDS}|fecha\s+(?:prevista|l[ií]mite)"
                          r"|fecha\s+de\s+(?:inicio|t[eé]rmino|fin|entrega|cumplimiento))\s*:\s*$", re.I)
 _STARTS = ("inicio", "desde", "fecha de inicio")
 TITLE_ECHO = 80
@@ -184,7 +185,7 @@ def _list_items(doc: Doc, ex, lists: list[tuple[int, int]], end: int, field_star
     return out
 
 
-_DATE_LEFT = re.compile(r"\b(?:inicio|desde|t[eé]rmino|fin|finalizaci[oó]n|plazo|hasta|fecha(?:\s+de)?(?:\s+\w+)?)\s*:\s*"
+_DATE_LEFT = re.compile(rf"\b(?:{_DATE_WORDS}|fecha(?:\s+de)?(?:\s+\w+)?)\s*:\s*"
                         r"(?=[.·,;]|$)", re.I)
 
 

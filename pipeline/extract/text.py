@@ -98,6 +98,8 @@ class LineMap:
 RUNS_ON = re.compile(r"\b(?:de|del|la|las|los|el|y|e|para|en)\s*$", re.I)
 
 
+MONTHS = "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+"""Spanish month names, for the dates reports print (a regular-expression alternation)."""
 LABEL_LINE = re.compile(r"^\W*[A-ZÁÉÍÓÚÑ][^\s:]*(?:\s+[^\s:]+){0,5}\s*[:?]\s+\S")
 """A line that opens with a label of its own ("Completitud: Completo", "¿Quién? …"): no value or
 list item runs on into it."""

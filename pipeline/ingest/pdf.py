@@ -32,7 +32,7 @@ from PIL import Image
 from pipeline.errors import EmptyPdf, EncryptedPdf, OcrFailed, PageTooLarge, PipelineError, UnreadablePdf
 from pipeline import pdfium_lock, tables
 from pipeline.layout import order_lines
-from pipeline.models import BBox, ImageRegion, Line, Page, PageError, SourceKind, Table, Word
+from pipeline.models import BBox, ImageRegion, Page, PageError, SourceKind, Table, Word
 
 DEFAULT_DPI = 300
 DEFAULT_LANG = "spa"
@@ -209,18 +209,12 @@ def read_text_layer_page(
         source=SourceKind.TEXT_LAYER,
         width=layer.width,
         height=layer.height,
-        lines=_cells_read_in_order(lines, found, plan.number),
+        lines=tables.cell_order(lines, [(plan.number, t) for t in found]),
         text_quality=plan.text_quality,
         images=images,
         errors=errors,
         tables=found,
     )
-
-
-def _cells_read_in_order(lines: list[Line], found: list[Table], number: int) -> list[Line]:
-    """The page's lines with those of its ruled tables read cell by cell (`tables.cell_order`);
-    tables found from aligned words alone keep the page's order (prose in columns can align)."""
-    return tables.cell_order(lines, [(number, t) for t in found if t.method == "ruling-lines"])
 
 
 def page_error(exc: PipelineError) -> PageError:
@@ -831,7 +825,7 @@ def ocr_page(
         image.close()
     page = Page(
         number=number, source=SourceKind.OCR, width=width, height=height,
-        lines=_cells_read_in_order(lines, found, number), text_quality=quality, tables=found,
+        lines=tables.cell_order(lines, [(number, t) for t in found]), text_quality=quality, tables=found,
     )
     if quality is not None:
         page.notes.append(f"text layer re-OCR'd: only {quality:.0%} of its words are known Spanish words")
